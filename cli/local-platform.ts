@@ -1,0 +1,197 @@
+// The composition root of local mode: controller, gateway, autoscaler and the process runtime in
+// one process, talking through in-memory interfaces (DESIGN.md "Processes").
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Autoscaler } from '../autoscaler/autoscaler.js';
+import { reconcile, type ReconcileOutput } from '../controller/reconcile.js';
+import type { RevisionRuntimeStatus } from '../controller/runtime.js';
+import { ProcessRuntime } from '../controller/runtimes/process.js';
+import { FileSource, type SourceSnapshot } from '../controller/sources/file.js';
+import type { RevisionKey, State } from '../controller/state.js';
+import { Gateway } from '../gateway/gateway.js';
+import { AdminServer } from '../lib/admin-server.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/log.js';
+import { registerAdminApi } from './admin-api.js';
+
+export interface LocalPlatformOptions {
+  readonly dir: string;
+  readonly listen: string;
+  readonly port: number;
+  readonly adminHost: string;
+  readonly adminPort: number;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** Called after every reconcile that changed what users see (services, URLs, readiness). */
+  readonly onReconciled?: (output: ReconcileOutput, platform: LocalPlatform) => void;
+}
+
+export class LocalPlatform {
+  private last: ReconcileOutput | null = null;
+  private snapshot: SourceSnapshot = { objects: [], errors: [] };
+  private readonly runtimeStatus = new Map<RevisionKey, RevisionRuntimeStatus>();
+  private reconcileScheduled = false;
+  private stopped = false;
+
+  private constructor(
+    private readonly options: LocalPlatformOptions,
+    readonly registry: Registry,
+    readonly gateway: Gateway,
+    readonly autoscaler: Autoscaler,
+    readonly runtime: ProcessRuntime,
+    private readonly source: FileSource,
+    readonly admin: AdminServer,
+  ) {}
+
+  static async start(options: LocalPlatformOptions): Promise<LocalPlatform> {
+    const { logger } = options;
+    const clock = options.clock ?? systemClock;
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'kedge_process_' });
+
+    // The parts reference each other through callbacks, bound here once they all exist.
+    const late: { gateway?: Gateway; platform?: LocalPlatform } = {};
+    const runtime = new ProcessRuntime({
+      logger: logger.child({ part: 'runtime' }),
+      listener: {
+        endpoints: (key, endpoints) => late.gateway?.setEndpoints(key, endpoints),
+        status: (status) => late.platform?.onRuntimeStatus(status),
+      },
+      // Scale-down drains through the gateway: it alone knows what is in flight on a replica.
+      drain: (endpoint) => late.gateway?.waitForIdle(endpoint.id) ?? Promise.resolve(),
+    });
+    const autoscaler = new Autoscaler({
+      clock,
+      logger: logger.child({ part: 'autoscaler' }),
+      registry,
+      scale: (key, replicas) => {
+        runtime.scale(key, replicas);
+      },
+      readyReplicas: (key) => runtime.status(key)?.readyReplicas ?? 0,
+    });
+    const gateway = await Gateway.start({
+      host: options.listen,
+      port: options.port,
+      clock,
+      stats: autoscaler,
+      logger: logger.child({ part: 'gateway' }),
+      registry,
+    });
+    late.gateway = gateway;
+    const source = new FileSource({ dir: options.dir, logger: logger.child({ part: 'source' }) });
+    const admin = await AdminServer.start({
+      host: options.adminHost,
+      port: options.adminPort,
+      registry,
+      ready: () => late.platform !== undefined && late.platform.last !== null,
+    });
+    const platform = new LocalPlatform(options, registry, gateway, autoscaler, runtime, source, admin);
+    late.platform = platform;
+    registerAdminApi(admin, platform);
+    platform.snapshot = await source.start((snapshot) => {
+      platform.snapshot = snapshot;
+      platform.scheduleReconcile();
+    });
+    platform.reconcileNow();
+    autoscaler.start();
+    return platform;
+  }
+
+  /** The latest reconcile result; null before the first one. */
+  get current(): ReconcileOutput | null {
+    return this.last;
+  }
+
+  get state(): State | null {
+    return this.last?.state ?? null;
+  }
+
+  /** Drains and stops everything: no new requests, in-flight ones finish, every child exits. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.source.stop();
+    this.autoscaler.stop();
+    await this.gateway.close();
+    await this.runtime.close();
+    await this.admin.close();
+  }
+
+  /** Last resort from process 'exit': no orphan survives kedge. */
+  killAllNow(): void {
+    this.runtime.killAllNow();
+  }
+
+  private onRuntimeStatus(status: RevisionRuntimeStatus): void {
+    const before = this.runtimeStatus.get(status.key);
+    this.runtimeStatus.set(status.key, status);
+    this.gateway.setRevisionFailure(status.key, status.failure);
+    // Readiness and failure decide where `latestRevision` traffic goes, so they feed reconcile;
+    // replica counts alone do not.
+    if (
+      before === undefined ||
+      before.everReady !== status.everReady ||
+      (before.failure === null) !== (status.failure === null) ||
+      before.failure?.message !== status.failure?.message
+    ) {
+      this.scheduleReconcile();
+    }
+  }
+
+  /** Coalesces bursts (a file save, several replicas becoming ready) into one reconcile. */
+  private scheduleReconcile(): void {
+    if (this.reconcileScheduled || this.stopped) return;
+    this.reconcileScheduled = true;
+    setImmediate(() => {
+      this.reconcileScheduled = false;
+      if (!this.stopped) this.reconcileNow();
+    });
+  }
+
+  private reconcileNow(): void {
+    const { logger } = this.options;
+    const previous = this.last;
+    const output = reconcile({
+      objects: this.snapshot.objects,
+      loadErrors: this.snapshot.errors,
+      runtime: this.runtimeStatus,
+      previous,
+      nowIso: new Date().toISOString(),
+      mode: 'local',
+    });
+    this.last = output;
+    for (const problem of output.problems) {
+      const key = `${problem.origin}\u0000${problem.message}`;
+      if (!this.reportedProblems.has(key)) logger.warn(`${problem.origin}: ${problem.message}`);
+    }
+    this.reportedProblems = new Set(output.problems.map((p) => `${p.origin}\u0000${p.message}`));
+    if (previous !== null && output.state === previous.state) {
+      this.options.onReconciled?.(output, this);
+      return;
+    }
+    this.apply(previous?.state ?? null, output.state);
+    this.options.onReconciled?.(output, this);
+  }
+
+  private reportedProblems = new Set<string>();
+
+  /**
+   * Order matters: the runtime must know a revision before the autoscaler asks for its initial
+   * scale, and the gateway must stop routing to a revision before the runtime removes it.
+   */
+  private apply(previous: State | null, next: State): void {
+    const nextKeys = new Set(next.revisions.map((r) => r.key));
+    for (const revision of next.revisions) this.runtime.ensure(revision);
+    for (const problem of this.autoscaler.applyState(next)) {
+      this.options.logger.warn(`config-autoscaler: ${problem.key}=${problem.value}: ${problem.message}`);
+    }
+    this.gateway.applyState(next);
+    for (const revision of previous?.revisions ?? []) {
+      if (!nextKeys.has(revision.key)) {
+        this.runtimeStatus.delete(revision.key);
+        this.runtime.remove(revision.key).catch((err: unknown) => {
+          this.options.logger.error(`removing ${revision.key} failed: ${String(err)}`);
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// `kedge up`: the whole platform in one process, serving a folder of Knative YAML.
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger, type LogLevel } from '../lib/log.js';
+import { LocalPlatform } from './local-platform.js';
+import { formatServiceTable } from './service-table.js';
+import { UsageError, parsePort } from './usage.js';
+
+const HELP = `Usage: kedge up [options]
+
+Runs controller, gateway, autoscaler and local revisions in one process.
+
+Options:
+  -f, --dir DIR          folder of Service and ConfigMap YAML files, watched (default: .)
+      --port N           gateway traffic port (default: 8080; 0 picks a free one)
+      --listen ADDR      gateway address (default: 127.0.0.1; 0.0.0.0 exposes it)
+      --admin-port N     admin port: health, metrics, JSON API (default: 9090; 0 picks a free one)
+      --log-level LEVEL  debug, info, warn or error (default: info)
+      --log-format FMT   text or json (default: text)
+  -h, --help             this text
+`;
+
+export async function runUp(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      dir: { type: 'string', short: 'f', default: '.' },
+      port: { type: 'string', default: '8080' },
+      listen: { type: 'string', default: '127.0.0.1' },
+      'admin-port': { type: 'string', default: '9090' },
+      'log-level': { type: 'string', default: 'info' },
+      'log-format': { type: 'string', default: 'text' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const dir = resolve(values.dir);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new UsageError(`-f ${values.dir}: no such folder; point -f at a folder of Service YAML files`);
+  }
+  const level = values['log-level'];
+  if (level !== 'debug' && level !== 'info' && level !== 'warn' && level !== 'error') {
+    throw new UsageError(`--log-level must be debug, info, warn or error, got "${level}"`);
+  }
+  const format = values['log-format'];
+  if (format !== 'text' && format !== 'json') {
+    throw new UsageError(`--log-format must be text or json, got "${format}"`);
+  }
+  const logger = createLogger({
+    format,
+    level: level satisfies LogLevel,
+    write: (line) => process.stdout.write(line + '\n'),
+  });
+
+  let lastTable = '';
+  const platform = await LocalPlatform.start({
+    dir,
+    listen: values.listen,
+    port: parsePort('port', values.port),
+    // The admin API has no authentication: in local mode it never leaves the loopback interface.
+    adminHost: '127.0.0.1',
+    adminPort: parsePort('admin-port', values['admin-port']),
+    logger,
+    onReconciled: (output, running) => {
+      const table = formatServiceTable(output.services, values.listen, running.gateway.port);
+      if (table !== lastTable) {
+        lastTable = table;
+        process.stdout.write(table);
+      }
+    },
+  });
+  logger.info(
+    `gateway listening on http://${values.listen}:${platform.gateway.port} (${platform.gateway.frontend} front end)`,
+  );
+  logger.info(
+    `admin listening on http://127.0.0.1:${platform.admin.port} (/metrics, /api/v1/services, /api/v1/revisions)`,
+  );
+  logger.info(`watching ${dir} for Service and ConfigMap YAML`);
+
+  // SIGINT/SIGTERM drain; a second signal, or a drain that outlives its budget, kills at once.
+  // 'exit' is the last resort so that no child outlives kedge, however kedge ends.
+  process.on('exit', () => {
+    platform.killAllNow();
+  });
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn(`${signal} again: stopping every revision now`);
+        platform.killAllNow();
+        process.exit(130);
+      }
+      stopping = true;
+      logger.info(`${signal}: draining requests and stopping revisions (again to force)`);
+      platform.stop().then(
+        () => {
+          logger.info('stopped');
+          done(0);
+        },
+        (err: unknown) => {
+          logger.error(`shutdown failed: ${String(err)}`);
+          platform.killAllNow();
+          done(1);
+        },
+      );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGHUP', stop);
+  });
+}

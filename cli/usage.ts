@@ -1,0 +1,16 @@
+/** A mistake in how the command was called: printed without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UsageError';
+  }
+}
+
+/** Parses a TCP port option: 0 (any free port) to 65535. */
+export function parsePort(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new UsageError(`--${name} must be a port number from 0 to 65535, got "${value}"`);
+  }
+  return n;
+}
