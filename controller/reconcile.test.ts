@@ -1,0 +1,500 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import {
+  type ReconcileInput,
+  type ReconcileOutput,
+  type ServiceStatus,
+  type SourceObject,
+  reconcile,
+} from './reconcile.js';
+import type { RevisionRuntimeStatus } from './runtime.js';
+import type { Route, State } from './state.js';
+
+const BASE = '/srv/app';
+type Obj = Record<string, unknown>;
+
+interface SvcOptions {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly image?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly templateName?: string;
+  readonly templateAnnotations?: Readonly<Record<string, string>>;
+  readonly spec?: Obj;
+  readonly traffic?: readonly Obj[];
+  readonly origin?: string;
+}
+
+/** A local Service as a SourceObject; options show only what a test changes. */
+function svc(o: SvcOptions = {}): SourceObject {
+  const name = o.name ?? 'hello';
+  const templateMeta: Obj = {};
+  if (o.templateName !== undefined) templateMeta.name = o.templateName;
+  if (o.templateAnnotations !== undefined) templateMeta.annotations = o.templateAnnotations;
+  return {
+    origin: o.origin ?? `services/${name}.yaml#0`,
+    baseDir: BASE,
+    object: {
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: {
+        name,
+        namespace: o.namespace ?? 'default',
+        ...(o.labels === undefined ? {} : { labels: o.labels }),
+      },
+      spec: {
+        template: {
+          ...(Object.keys(templateMeta).length === 0 ? {} : { metadata: templateMeta }),
+          spec: {
+            containers: [
+              { image: o.image ?? 'ghcr.io/acme/hello:1', command: ['node', 'index.js'], workingDir: '.' },
+            ],
+            ...o.spec,
+          },
+        },
+        ...(o.traffic === undefined ? {} : { traffic: o.traffic }),
+      },
+    },
+  };
+}
+
+function configMap(name: string, data: Readonly<Record<string, string>>): SourceObject {
+  return {
+    origin: `config/${name}.yaml#0`,
+    baseDir: '/srv/config',
+    object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'knative-serving' }, data },
+  };
+}
+
+type Runtime = ReadonlyMap<string, RevisionRuntimeStatus>;
+
+function status(key: string, o: Partial<RevisionRuntimeStatus>): RevisionRuntimeStatus {
+  return {
+    key,
+    desiredReplicas: 1,
+    readyReplicas: 0,
+    pendingReplicas: 0,
+    everReady: false,
+    failure: null,
+    ...o,
+  };
+}
+const ready = (name: string): [string, RevisionRuntimeStatus] => [
+  `default/${name}`,
+  status(`default/${name}`, { everReady: true, readyReplicas: 1 }),
+];
+const failed = (name: string): [string, RevisionRuntimeStatus] => [
+  `default/${name}`,
+  status(`default/${name}`, { failure: { reason: 'ExitCode1', message: 'boom' } }),
+];
+
+function run(
+  objects: readonly SourceObject[],
+  previous: ReconcileOutput | null = null,
+  runtime: Runtime = new Map(),
+  extra: Partial<ReconcileInput> = {},
+): ReconcileOutput {
+  return reconcile({
+    objects,
+    loadErrors: [],
+    runtime,
+    previous,
+    nowIso: '2024-01-01T00:00:00.000Z',
+    mode: 'local',
+    ...extra,
+  });
+}
+
+function route(state: State, host: string): Route | undefined {
+  return state.routes.find((r) => r.host === host);
+}
+function splitsOf(state: State, host: string): readonly [string, number][] | undefined {
+  return route(state, host)?.splits.map((s) => [s.revision, s.percent]);
+}
+function svcStatus(out: ReconcileOutput, name = 'hello'): ServiceStatus {
+  const s = out.services.find((x) => x.name === name);
+  assert.ok(s, `no status for ${name}`);
+  return s;
+}
+function cond(s: ServiceStatus, type: string): readonly [string, string, string] {
+  const c = s.conditions.find((x) => x.type === type);
+  assert.ok(c, `no ${type}`);
+  return [c.status, c.reason, c.message];
+}
+const names = (out: ReconcileOutput): readonly string[] => out.state.revisions.map((r) => r.name);
+
+test('first revision: {service}-00001 with Knative defaults, routed while it starts', () => {
+  const out = run([svc()]);
+  assert.deepEqual(names(out), ['hello-00001']);
+  const rev = out.state.revisions[0];
+  assert.ok(rev);
+  assert.equal(rev.key, 'default/hello-00001');
+  assert.equal(rev.generation, 1);
+  assert.equal(rev.container.workingDir, '/srv/app');
+  assert.equal(rev.container.port, 8080);
+  assert.equal(rev.timeoutSeconds, 300);
+  assert.equal(rev.responseStartTimeoutSeconds, null);
+  assert.equal(rev.idleTimeoutSeconds, null);
+  assert.equal(rev.containerConcurrency, 0);
+  assert.equal(rev.queueTimeoutSeconds, 300);
+  assert.equal(out.state.version, 1);
+  assert.deepEqual(
+    out.state.routes.map((r) => r.host),
+    [
+      'hello.default',
+      'hello.default.example.com',
+      'hello.default.localhost',
+      'hello.default.svc',
+      'hello.default.svc.cluster.local',
+    ],
+  );
+  // No revision ready yet: the first start still gets the traffic (requests queue in the gateway).
+  assert.deepEqual(splitsOf(out.state, 'hello.default.example.com'), [['default/hello-00001', 100]]);
+  const s = svcStatus(out);
+  assert.deepEqual(cond(s, 'Ready'), [
+    'Unknown',
+    'RevisionMissing',
+    'Configuration "hello" is waiting for a Revision to become ready.',
+  ]);
+  assert.deepEqual(cond(s, 'ConfigurationsReady'), ['Unknown', '', '']);
+  assert.equal(s.url, 'http://hello.default.example.com');
+  assert.equal(s.address.url, 'http://hello.default.svc.cluster.local');
+  assert.equal(s.latestCreatedRevisionName, 'hello-00001');
+  assert.equal(s.latestReadyRevisionName, '');
+  assert.equal(s.observedGeneration, 1);
+  assert.deepEqual(out.revisions[0]?.conditions, [
+    { type: 'Ready', status: 'Unknown', reason: 'Deploying', message: '' },
+  ]);
+});
+
+test('ready revision: all conditions True, traffic status resolved', () => {
+  const first = run([svc()]);
+  const out = run([svc()], first, new Map([ready('hello-00001')]));
+  const s = svcStatus(out);
+  assert.deepEqual(cond(s, 'Ready'), ['True', '', '']);
+  assert.equal(s.latestReadyRevisionName, 'hello-00001');
+  assert.deepEqual(s.traffic, [
+    { revisionName: 'hello-00001', percent: 100, latestRevision: true, tag: '', url: '' },
+  ]);
+  assert.deepEqual(
+    out.revisions.map((r) => [r.routingState, r.actualReplicas]),
+    [['active', 1]],
+  );
+});
+
+test('nothing changed: the same State object, version kept', () => {
+  const first = run([svc()]);
+  const again = run([svc()], first);
+  assert.equal(again.state, first.state);
+  assert.equal(again.state.version, 1);
+});
+
+test('template change → -00002; Service metadata change → no new revision', () => {
+  const r1 = new Map([ready('hello-00001')]);
+  const first = run([svc()], null, r1);
+  const labelled = run([svc({ labels: { team: 'a' } })], first, r1);
+  assert.deepEqual(names(labelled), ['hello-00001']);
+  assert.equal(labelled.state, first.state, 'an unrelated label changes nothing routed');
+  const changed = run([svc({ image: 'ghcr.io/acme/hello:2' })], labelled, r1);
+  assert.deepEqual(names(changed), ['hello-00001', 'hello-00002']);
+  assert.equal(changed.state.version, 2);
+  assert.equal(svcStatus(changed).latestCreatedRevisionName, 'hello-00002');
+  // The new revision gets traffic only once ready.
+  assert.deepEqual(splitsOf(changed.state, 'hello.default.example.com'), [['default/hello-00001', 100]]);
+  assert.deepEqual(cond(svcStatus(changed), 'Ready'), ['Unknown', '', '']);
+  const readyBoth = run(
+    [svc({ image: 'ghcr.io/acme/hello:2' })],
+    changed,
+    new Map([ready('hello-00001'), ready('hello-00002')]),
+  );
+  assert.deepEqual(splitsOf(readyBoth.state, 'hello.default.example.com'), [['default/hello-00002', 100]]);
+  assert.equal(readyBoth.state.version, 3);
+});
+
+test('a failed new revision never gets traffic; the previous ready one keeps it', () => {
+  const first = run([svc()], null, new Map([ready('hello-00001')]));
+  const out = run(
+    [svc({ image: 'ghcr.io/acme/bad' })],
+    first,
+    new Map([ready('hello-00001'), failed('hello-00002')]),
+  );
+  assert.deepEqual(splitsOf(out.state, 'hello.default.example.com'), [['default/hello-00001', 100]]);
+  const s = svcStatus(out);
+  assert.deepEqual(cond(s, 'ConfigurationsReady'), [
+    'False',
+    'RevisionFailed',
+    'Revision "hello-00002" failed with message: boom.',
+  ]);
+  assert.deepEqual(cond(s, 'RoutesReady'), ['True', '', '']);
+  assert.deepEqual(cond(s, 'Ready'), [
+    'False',
+    'RevisionFailed',
+    'Revision "hello-00002" failed with message: boom.',
+  ]);
+  assert.deepEqual(
+    out.revisions.map((r) => [r.name, r.conditions[0]?.status, r.conditions[0]?.reason, r.routingState]),
+    [
+      ['hello-00001', 'True', '', 'active'],
+      ['hello-00002', 'False', 'ExitCode1', 'reserve'],
+    ],
+  );
+});
+
+test('first start failed with nothing else: empty split list (503), RoutesReady False', () => {
+  const out = run([svc()], null, new Map([failed('hello-00001')]));
+  assert.deepEqual(splitsOf(out.state, 'hello.default.example.com'), []);
+  assert.deepEqual(cond(svcStatus(out), 'RoutesReady'), [
+    'False',
+    'RevisionMissing',
+    'Configuration "hello" does not have any ready Revision.',
+  ]);
+});
+
+test('while nothing is ready, the newest revision that has not failed gets the traffic', () => {
+  const first = run([svc()]);
+  const out = run([svc({ image: 'ghcr.io/acme/bad' })], first, new Map([failed('hello-00002')]));
+  assert.deepEqual(splitsOf(out.state, 'hello.default.example.com'), [['default/hello-00001', 100]]);
+});
+
+test('BYO revision names: created, reused when unchanged, rejected when the template changes under the same name', () => {
+  const first = run([svc({ templateName: 'hello-blue' })], null, new Map([ready('hello-blue')]));
+  assert.deepEqual(names(first), ['hello-blue']);
+  const same = run([svc({ templateName: 'hello-blue' })], first, new Map([ready('hello-blue')]));
+  assert.equal(same.state, first.state);
+  const bad = run(
+    [svc({ templateName: 'hello-blue', image: 'ghcr.io/acme/hello:2' })],
+    first,
+    new Map([ready('hello-blue')]),
+  );
+  assert.equal(bad.state, first.state, 'the last good spec keeps serving');
+  const [status, reason, message] = cond(svcStatus(bad), 'Ready');
+  assert.equal(status, 'False');
+  assert.equal(reason, 'ValidationFailed');
+  assert.equal(
+    message,
+    'validation failed: Saw the following changes without a name change (-old +new): spec.template.metadata.name\nspec.containers[0].image:\n\t-: "ghcr.io/acme/hello:1"\n\t+: "ghcr.io/acme/hello:2"',
+  );
+  // Generation 2 names the next unnamed revision, as Knative's configuration generation does.
+  const renamed = run([svc({ image: 'ghcr.io/acme/hello:2' })], first);
+  assert.deepEqual(names(renamed), ['hello-blue', 'hello-00002']);
+});
+
+test('BYO name with the wrong prefix is rejected with Knative’s message', () => {
+  const out = run([svc({ templateName: 'blue' })]);
+  assert.deepEqual(out.state.routes, []);
+  assert.deepEqual(cond(svcStatus(out), 'Ready'), [
+    'False',
+    'ValidationFailed',
+    'validation failed: invalid value: "blue" must have prefix "hello-": spec.template.metadata.name',
+  ]);
+});
+
+test('tags: {tag}-{name} hosts at 100 % to the tagged revision, tag URLs in status', () => {
+  const r = new Map([ready('hello-00001'), ready('hello-00002')]);
+  const first = run([svc()], null, r);
+  const out = run(
+    [
+      svc({
+        image: 'ghcr.io/acme/hello:2',
+        traffic: [
+          { tag: 'current', latestRevision: true, percent: 90 },
+          { tag: 'prev', revisionName: 'hello-00001', percent: 10 },
+          { tag: 'staging', revisionName: 'hello-00001', percent: 0 },
+        ],
+      }),
+    ],
+    first,
+    r,
+  );
+  assert.deepEqual(splitsOf(out.state, 'hello.default.example.com'), [
+    ['default/hello-00002', 90],
+    ['default/hello-00001', 10],
+  ]);
+  assert.deepEqual(splitsOf(out.state, 'current-hello.default.example.com'), [['default/hello-00002', 100]]);
+  assert.deepEqual(splitsOf(out.state, 'prev-hello.default.localhost'), [['default/hello-00001', 100]]);
+  assert.deepEqual(splitsOf(out.state, 'staging-hello.default.svc.cluster.local'), [
+    ['default/hello-00001', 100],
+  ]);
+  assert.equal(route(out.state, 'prev-hello.default')?.tag, 'prev');
+  assert.deepEqual(
+    svcStatus(out).traffic.map((t) => [t.tag, t.revisionName, t.percent, t.url]),
+    [
+      ['current', 'hello-00002', 90, 'http://current-hello.default.example.com'],
+      ['prev', 'hello-00001', 10, 'http://prev-hello.default.example.com'],
+      ['staging', 'hello-00001', 0, 'http://staging-hello.default.example.com'],
+    ],
+  );
+});
+
+test('traffic naming an unknown revision keeps the previous spec, RevisionMissing', () => {
+  const first = run([svc()], null, new Map([ready('hello-00001')]));
+  const out = run(
+    [svc({ traffic: [{ revisionName: 'hello-00009', percent: 100 }] })],
+    first,
+    new Map([ready('hello-00001')]),
+  );
+  assert.equal(out.state, first.state);
+  assert.deepEqual(cond(svcStatus(out), 'Ready'), [
+    'False',
+    'RevisionMissing',
+    'Revision "hello-00009" referenced in traffic not found.',
+  ]);
+});
+
+test('cluster-local visibility: no external host, cluster-local URL', () => {
+  const out = run([svc({ labels: { 'networking.knative.dev/visibility': 'cluster-local' } })]);
+  assert.deepEqual(
+    out.state.routes.map((r) => r.host),
+    ['hello.default', 'hello.default.localhost', 'hello.default.svc', 'hello.default.svc.cluster.local'],
+  );
+  assert.equal(svcStatus(out).url, 'http://hello.default.svc.cluster.local');
+});
+
+test('config-domain: most specific selector wins, else the default entry', () => {
+  const domain = configMap('config-domain', {
+    'prod.example.org': 'selector:\n  app: prod',
+    'dev.example.org': '',
+  });
+  const out = run([domain, svc({ labels: { app: 'prod' } }), svc({ name: 'other' })]);
+  assert.equal(svcStatus(out).url, 'http://hello.default.prod.example.org');
+  assert.equal(svcStatus(out, 'other').url, 'http://other.default.dev.example.org');
+  assert.ok(route(out.state, 'hello.default.prod.example.org'));
+});
+
+test('config-defaults apply to new revisions', () => {
+  const defaults = configMap('config-defaults', {
+    'revision-timeout-seconds': '120',
+    'container-concurrency': '10',
+  });
+  const out = run([defaults, svc()]);
+  assert.deepEqual(
+    out.state.revisions.map((r) => [r.timeoutSeconds, r.queueTimeoutSeconds, r.containerConcurrency]),
+    [[120, 120, 10]],
+  );
+  assert.equal(out.configs.defaults.revisionTimeoutSeconds, 120);
+});
+
+test('a rejected config-defaults keeps the previous accepted one and is reported', () => {
+  const good = run([configMap('config-defaults', { 'revision-timeout-seconds': '120' }), svc()]);
+  const bad = run([configMap('config-defaults', { 'revision-timeout-seconds': 'soon' }), svc()], good);
+  assert.equal(bad.configs.defaults.revisionTimeoutSeconds, 120);
+  assert.ok(
+    bad.problems.some((p) => p.message.includes('revision-timeout-seconds: "soon" is not an integer')),
+  );
+});
+
+test('config-autoscaler data reaches the State verbatim', () => {
+  const out = run([configMap('config-autoscaler', { 'stable-window': '6s' }), svc()]);
+  assert.deepEqual(out.state.autoscalerConfig, { 'stable-window': '6s' });
+});
+
+test('an invalid update keeps the previous revisions and routes, Ready=False with the message', () => {
+  const first = run([svc()], null, new Map([ready('hello-00001')]));
+  const out = run([svc({ spec: { timeoutSeconds: 900 } })], first, new Map([ready('hello-00001')]));
+  assert.equal(out.state, first.state);
+  const s = svcStatus(out);
+  assert.deepEqual(cond(s, 'Ready'), [
+    'False',
+    'ValidationFailed',
+    'validation failed: expected 0 <= 900 <= 600: spec.template.spec.timeoutSeconds',
+  ]);
+  assert.deepEqual(cond(s, 'RoutesReady'), ['True', '', ''], 'the serving spec is still fine');
+  assert.equal(s.observedGeneration, 1);
+  assert.equal(s.generation, 2);
+  assert.ok(
+    out.problems.some((p) => p.origin === 'services/hello.yaml#0' && p.message.includes('timeoutSeconds')),
+  );
+  // Fixing it continues from the kept history.
+  const fixed = run([svc({ spec: { timeoutSeconds: 60 } })], out, new Map([ready('hello-00001')]));
+  assert.deepEqual(names(fixed), ['hello-00001', 'hello-00002']);
+});
+
+test('an invalid Service seen for the first time: status only, no routes', () => {
+  const out = run([svc({ image: '' })]);
+  assert.deepEqual(out.state.routes, []);
+  assert.equal(out.state.version, 0);
+  assert.deepEqual(cond(svcStatus(out), 'Ready'), [
+    'False',
+    'ValidationFailed',
+    'validation failed: missing field(s): spec.template.spec.containers[0].image',
+  ]);
+  assert.equal(svcStatus(out).observedGeneration, 0);
+});
+
+test('a file that fails to parse keeps its Services serving', () => {
+  const first = run([svc()], null, new Map([ready('hello-00001')]));
+  const out = run([], first, new Map([ready('hello-00001')]), {
+    loadErrors: [{ origin: 'services/hello.yaml', message: 'YAML: bad indentation at line 3' }],
+  });
+  assert.equal(out.state, first.state);
+  assert.deepEqual(cond(svcStatus(out), 'Ready'), ['False', 'LoadFailed', 'YAML: bad indentation at line 3']);
+});
+
+test('deleting a Service drops its revisions and routes', () => {
+  const first = run([svc(), svc({ name: 'other' })]);
+  const out = run([svc({ name: 'other' })], first);
+  assert.deepEqual(names(out), ['other-00001']);
+  assert.ok(out.state.routes.every((r) => r.service === 'other'));
+  assert.equal(out.state.version, 2);
+  assert.deepEqual(
+    out.services.map((s) => s.name),
+    ['other'],
+  );
+});
+
+test('the same Service in two files: the second is reported and ignored', () => {
+  const out = run([svc(), svc({ image: 'x', origin: 'elsewhere.yaml#0' })]);
+  assert.deepEqual(names(out), ['hello-00001']);
+  assert.ok(
+    out.problems.some(
+      (p) =>
+        p.origin === 'elsewhere.yaml#0' && p.message.includes('already defined in services/hello.yaml#0'),
+    ),
+  );
+});
+
+test('other kinds are reported as ignored, not errors', () => {
+  const out = run([
+    { origin: 'd.yaml#0', baseDir: BASE, object: { apiVersion: 'apps/v1', kind: 'Deployment' } },
+    svc(),
+  ]);
+  assert.ok(
+    out.problems.some((p) => p.origin === 'd.yaml#0' && p.message.startsWith('ignored Deployment apps/v1')),
+  );
+  assert.deepEqual(names(out), ['hello-00001']);
+});
+
+test('cluster mode: no .localhost hosts, workingDir verbatim', () => {
+  const out = run([svc()], null, new Map(), { mode: 'cluster' });
+  assert.ok(out.state.routes.every((r) => !r.host.endsWith('.localhost')));
+  assert.equal(out.state.revisions[0]?.container.workingDir, '.');
+});
+
+test('history is plain JSON: a round-trip continues the numbering', () => {
+  const first = run([svc()]);
+  const revived = JSON.parse(JSON.stringify(first)) as ReconcileOutput;
+  const out = run([svc({ image: 'ghcr.io/acme/hello:2' })], revived);
+  assert.deepEqual(names(out), ['hello-00001', 'hello-00002']);
+});
+
+test('a long Service name gets Knative’s md5-shortened revision name', () => {
+  const name = `s${'a'.repeat(59)}`;
+  const out = run([svc({ name })]);
+  const rev = out.state.revisions[0]?.name ?? '';
+  assert.equal(rev.length, 63);
+  assert.ok(rev.startsWith(name.slice(0, 25)) && rev.endsWith('-00001'));
+});
+
+test('a host already served by one Service is not taken by a newcomer', () => {
+  // Service "a-b" tag "x" and Service "x-a-b" both want x-a-b.default.example.com.
+  const first = run([svc({ name: 'x-a-b' })]);
+  const out = run(
+    [
+      svc({ name: 'x-a-b' }),
+      svc({ name: 'a-b', traffic: [{ tag: 'x', latestRevision: true, percent: 100 }] }),
+    ],
+    first,
+  );
+  assert.equal(route(out.state, 'x-a-b.default.example.com')?.service, 'x-a-b');
+  assert.equal(cond(svcStatus(out, 'a-b'), 'RoutesReady')[1], 'HostConflict');
+});

@@ -1,0 +1,978 @@
+// reconcile(): objects (Services, ConfigMaps) + runtime readiness + the previous result → a new
+// State snapshot, Knative-style status for every Service and revision, and the revision history.
+// Pure: no I/O, no clock (nowIso comes in), no node:* — so every scenario is a table row in tests.
+//
+// Rules that shape the code (Knative semantics unless noted):
+// - every change to spec.template creates a new immutable revision `{service}-0000N`, N being the
+//   Configuration generation, or the BYO name spec.template.metadata.name;
+// - `latestRevision` traffic goes to the newest ready revision; while none is ready, to the newest
+//   revision that has not failed (kedge: so first requests wait in the gateway during the first
+//   start instead of getting a 404); never to a failed one;
+// - a bad object never disturbs what is serving: an invalid Service, or one whose file does not
+//   parse, keeps its last good spec, revisions and routes, and its status says why (Ready=False).
+import { type AutoscalerConfig, parseAutoscalerConfig } from './api/autoscaling.js';
+import type { FieldError } from './api/field-error.js';
+import { type Service, classifyObject, deepFreeze, parseConfigMap, parseService } from './api/types.js';
+import {
+  PROGRESS_DEADLINE_ANNOTATION,
+  QUEUE_TIMEOUT_ANNOTATION,
+  canonicalJson,
+  parseQueueTimeoutSeconds,
+  validateService,
+  verifyNameChange,
+} from './api/validate.js';
+import { DEFAULT_DEFAULTS, type DefaultsConfig, parseDefaultsConfig } from './config/defaults.js';
+import {
+  CLUSTER_LOCAL_DOMAIN,
+  DEFAULT_DOMAIN_CONFIG,
+  type DomainConfig,
+  lookupDomain,
+  parseDomainConfig,
+} from './config/domain.js';
+import { DEFAULT_GC, type GcConfig, parseGcConfig } from './config/gc.js';
+import type { ConfigProblem, ParsedConfig } from './config/problem.js';
+import { resolvePosix } from './posix-path.js';
+import {
+  EMPTY_HISTORY,
+  HISTORY_FORMAT_VERSION,
+  type RevisionHistory,
+  type RevisionRecord,
+  type ServiceHistory,
+  generatedRevisionName,
+  serviceKey,
+} from './revision-history.js';
+import type { RevisionRuntimeStatus } from './runtime.js';
+import {
+  EMPTY_STATE,
+  type RevisionKey,
+  type RevisionSpec,
+  type Route,
+  type State,
+  type TrafficSplit,
+  consistent,
+  revisionKey,
+} from './state.js';
+
+export { PROGRESS_DEADLINE_ANNOTATION, QUEUE_TIMEOUT_ANNOTATION };
+
+// ---- input / output contract ----
+
+export interface SourceObject {
+  /** Where the object came from, e.g. "examples/hello/service.yaml#0" or "kube:default/hello". */
+  readonly origin: string;
+  /** Absolute folder of the YAML file; relative workingDirs resolve against it (local mode). */
+  readonly baseDir: string;
+  readonly object: unknown;
+}
+
+/** A file (or watch) that failed to parse: its Services keep their last good spec. */
+export interface LoadError {
+  readonly origin: string;
+  readonly message: string;
+}
+
+export type ReconcileMode = 'local' | 'cluster';
+
+export interface ReconcileInput {
+  readonly objects: readonly SourceObject[];
+  readonly loadErrors: readonly LoadError[];
+  readonly runtime: ReadonlyMap<RevisionKey, RevisionRuntimeStatus>;
+  readonly previous: ReconcileOutput | null;
+  /** Wall-clock time, RFC 3339; stamps new revisions (status and GC only). */
+  readonly nowIso: string;
+  /** local adds `{name}.{namespace}.localhost` hosts and resolves workingDir to an absolute path. */
+  readonly mode: ReconcileMode;
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  readonly type: string;
+  readonly status: ConditionStatus;
+  /** '' when Knative gives none (e.g. Ready=True). */
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface TrafficStatus {
+  readonly revisionName: string;
+  readonly percent: number;
+  readonly latestRevision: boolean;
+  readonly tag: string;
+  /** Tagged entries only: `http://{tag}-{name}.{namespace}.{domain}`. */
+  readonly url: string;
+}
+
+export interface ServiceStatus {
+  readonly namespace: string;
+  readonly name: string;
+  readonly origin: string;
+  /** The generation of the object as last seen (metadata.generation on a cluster; counted locally). */
+  readonly generation: number;
+  /** The generation the conditions and URLs describe: the last valid one (0 if none). */
+  readonly observedGeneration: number;
+  /** Ready, ConfigurationsReady, RoutesReady — in that order. */
+  readonly conditions: readonly Condition[];
+  /** '' while the Service has never been valid. */
+  readonly url: string;
+  readonly address: { readonly url: string };
+  readonly latestCreatedRevisionName: string;
+  readonly latestReadyRevisionName: string;
+  readonly traffic: readonly TrafficStatus[];
+}
+
+export interface RevisionStatus {
+  readonly key: RevisionKey;
+  readonly namespace: string;
+  readonly name: string;
+  readonly service: string;
+  readonly generation: number;
+  readonly createdAt: string;
+  /** Ready only: kedge has no separate ResourcesAvailable/ContainerHealthy signals. */
+  readonly conditions: readonly Condition[];
+  readonly actualReplicas: number;
+  readonly desiredReplicas: number;
+  /** Knative's serving.knative.dev/routingState: active when a route sends traffic to it. */
+  readonly routingState: 'active' | 'reserve';
+}
+
+export interface ConfigsProblem extends ConfigProblem {
+  readonly configMap: string;
+  readonly origin: string;
+}
+
+export interface EffectiveConfigs {
+  readonly defaults: DefaultsConfig;
+  readonly domain: DomainConfig;
+  readonly gc: GcConfig;
+  /** config-autoscaler data as accepted (also State.autoscalerConfig). */
+  readonly autoscalerData: Readonly<Record<string, string>>;
+  readonly problems: readonly ConfigsProblem[];
+}
+
+export interface ReconcileProblem {
+  readonly origin: string;
+  readonly message: string;
+}
+
+export interface ReconcileOutput {
+  /** The previous State object itself when nothing changed, so consumers can skip it. */
+  readonly state: State;
+  /** Sorted by namespace/name. */
+  readonly services: readonly ServiceStatus[];
+  /** Same order as state.revisions. */
+  readonly revisions: readonly RevisionStatus[];
+  readonly history: RevisionHistory;
+  /** For the log: invalid objects, ignored kinds, duplicates, config problems. */
+  readonly problems: readonly ReconcileProblem[];
+  readonly configs: EffectiveConfigs;
+}
+
+// ---- config maps ----
+
+const CONFIG_NAMES = ['config-autoscaler', 'config-defaults', 'config-domain', 'config-gc'] as const;
+type ConfigName = (typeof CONFIG_NAMES)[number];
+
+function isConfigName(name: string): name is ConfigName {
+  return (CONFIG_NAMES as readonly string[]).includes(name);
+}
+
+interface ConfigResolution {
+  readonly configs: EffectiveConfigs;
+  readonly autoscaler: AutoscalerConfig;
+}
+
+function resolveConfigs(
+  maps: ReadonlyMap<ConfigName, { readonly origin: string; readonly data: Readonly<Record<string, string>> }>,
+  previous: EffectiveConfigs | null,
+): ConfigResolution {
+  const problems: ConfigsProblem[] = [];
+  // A rejected map keeps the previous accepted config (Knative's config store keeps the last good one).
+  function pick<T>(
+    name: ConfigName,
+    parse: (d: Readonly<Record<string, string>>) => ParsedConfig<T>,
+    fallback: T,
+    prev: T | undefined,
+  ): T {
+    const found = maps.get(name);
+    if (found === undefined) return fallback;
+    const parsed = parse(found.data);
+    for (const p of parsed.problems) problems.push({ ...p, configMap: name, origin: found.origin });
+    return parsed.rejected ? (prev ?? fallback) : parsed.config;
+  }
+  const defaults = pick('config-defaults', parseDefaultsConfig, DEFAULT_DEFAULTS, previous?.defaults);
+  const domain = pick('config-domain', parseDomainConfig, DEFAULT_DOMAIN_CONFIG, previous?.domain);
+  const gc = pick('config-gc', parseGcConfig, DEFAULT_GC, previous?.gc);
+
+  // config-autoscaler goes to the State verbatim: the autoscaler keeps every valid key and falls
+  // back per key itself (autoscaler/config.ts); problems are only reported here.
+  const scaler = maps.get('config-autoscaler');
+  const autoscalerData: Readonly<Record<string, string>> = scaler?.data ?? {};
+  if (scaler !== undefined) {
+    for (const p of parseAutoscalerConfig(scaler.data).problems) {
+      problems.push({ ...p, configMap: 'config-autoscaler', origin: scaler.origin });
+    }
+  }
+  const autoscaler = parseAutoscalerConfig(autoscalerData).config;
+  return {
+    configs: { defaults, domain, gc, autoscalerData, problems },
+    autoscaler,
+  };
+}
+
+// ---- per-service work ----
+
+interface Candidate {
+  readonly service: Service;
+  readonly origin: string;
+  readonly baseDir: string;
+}
+
+interface Rejection {
+  readonly origin: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly generation: number | null;
+}
+
+interface Outcome {
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** What serves (null: nothing valid yet). */
+  readonly history: ServiceHistory | null;
+  /** Why the current object is not what serves; null when it is. */
+  readonly rejection: Rejection | null;
+  readonly origin: string;
+  readonly generation: number;
+}
+
+function fileOf(origin: string): string {
+  const hash = origin.lastIndexOf('#');
+  return hash < 0 ? origin : origin.slice(0, hash);
+}
+
+function needsBaseDir(service: Service): boolean {
+  return service.spec.template.spec.containers.some(
+    (c) => c.workingDir !== '' && !c.workingDir.startsWith('/'),
+  );
+}
+
+function templateKeyOf(candidate: Candidate, mode: ReconcileMode): string {
+  const base = mode === 'local' && needsBaseDir(candidate.service) ? candidate.baseDir : '';
+  return canonicalJson({ template: candidate.service.spec.template, baseDir: base }) ?? '';
+}
+
+/** Knative's revision defaulting (revision_defaults.go) plus kedge's queue timeout. */
+function buildRevisionSpec(
+  candidate: Candidate,
+  name: string,
+  configurationGeneration: number,
+  defaults: DefaultsConfig,
+  mode: ReconcileMode,
+  nowIso: string,
+): RevisionSpec {
+  const { service } = candidate;
+  const template = service.spec.template;
+  const container = template.spec.containers[0];
+  const namespace = service.metadata.namespace;
+  const timeoutSeconds =
+    template.spec.timeoutSeconds === null || template.spec.timeoutSeconds === 0
+      ? defaults.revisionTimeoutSeconds
+      : template.spec.timeoutSeconds;
+  // Knative sets these from config-defaults only when non-zero and strictly below the timeout;
+  // 0 (set or defaulted) means "no such timer".
+  const optionalTimer = (set: number | null, fallback: number): number | null => {
+    const v = set ?? (fallback !== 0 && fallback < timeoutSeconds ? fallback : 0);
+    return v === 0 ? null : v;
+  };
+  const queueAnnotation = template.metadata.annotations[QUEUE_TIMEOUT_ANNOTATION];
+  const workingDir = container?.workingDir ?? '';
+  return {
+    key: revisionKey(namespace, name),
+    name,
+    namespace,
+    service: service.metadata.name,
+    generation: configurationGeneration,
+    container: {
+      image: container?.image ?? '',
+      command: container?.command ?? [],
+      args: container?.args ?? [],
+      workingDir:
+        mode === 'local' && workingDir !== '' ? resolvePosix(candidate.baseDir, workingDir) : workingDir,
+      env: container?.env ?? [],
+      // Knative: containerPort 0 or unset means 8080 (revision_helpers.go).
+      port: container?.ports[0]?.containerPort || 8080,
+    },
+    containerConcurrency: template.spec.containerConcurrency ?? defaults.containerConcurrency,
+    timeoutSeconds,
+    responseStartTimeoutSeconds: optionalTimer(
+      template.spec.responseStartTimeoutSeconds,
+      defaults.revisionResponseStartTimeoutSeconds,
+    ),
+    idleTimeoutSeconds: optionalTimer(template.spec.idleTimeoutSeconds, defaults.revisionIdleTimeoutSeconds),
+    queueTimeoutSeconds:
+      (queueAnnotation === undefined ? null : parseQueueTimeoutSeconds(queueAnnotation)) ?? timeoutSeconds,
+    annotations: template.metadata.annotations,
+    createdAt: nowIso,
+  };
+}
+
+/** Applies a valid Service to its history: maybe a new revision. Returns the new history or a rejection. */
+function applyService(
+  candidate: Candidate,
+  prev: ServiceHistory | null,
+  takenElsewhere: ReadonlySet<string>,
+  defaults: DefaultsConfig,
+  mode: ReconcileMode,
+  nowIso: string,
+): { readonly history: ServiceHistory } | { readonly rejection: Rejection } {
+  const { service } = candidate;
+  const specKey = canonicalJson(service.spec) ?? '';
+  const generation =
+    service.metadata.generation ??
+    (prev === null ? 1 : prev.specKey === specKey ? prev.generation : prev.generation + 1);
+  const reject = (reason: string, message: string): { readonly rejection: Rejection } => ({
+    rejection: { origin: candidate.origin, reason, message, generation },
+  });
+
+  if (prev !== null) {
+    const nameChange = verifyNameChange(prev.lastGood.service.spec.template, service.spec.template);
+    if (!nameChange.isEmpty()) return reject('ValidationFailed', `validation failed: ${nameChange.format()}`);
+  }
+  const templateKey = templateKeyOf(candidate, mode);
+  let configurationGeneration = prev?.configurationGeneration ?? 0;
+  let latestCreated = prev?.latestCreatedRevisionName ?? '';
+  let revisions: readonly RevisionRecord[] = prev?.revisions ?? [];
+  if (prev === null || prev.templateKey !== templateKey) {
+    configurationGeneration += 1;
+    const byo = service.spec.template.metadata.name;
+    const name = byo !== '' ? byo : generatedRevisionName(service.metadata.name, configurationGeneration);
+    const existing = revisions.find((r) => r.spec.name === name);
+    if (existing !== undefined && existing.templateKey !== templateKey) {
+      return reject(
+        'RevisionNameTaken',
+        `Revision ${JSON.stringify(name)} already exists with a different template; give spec.template.metadata.name a new value.`,
+      );
+    }
+    if (existing === undefined && takenElsewhere.has(revisionKey(service.metadata.namespace, name))) {
+      return reject(
+        'RevisionNameTaken',
+        `Revision ${JSON.stringify(name)} belongs to another Service in namespace ${JSON.stringify(service.metadata.namespace)}; give spec.template.metadata.name a new value.`,
+      );
+    }
+    if (existing === undefined) {
+      const spec = buildRevisionSpec(candidate, name, configurationGeneration, defaults, mode, nowIso);
+      revisions = [...revisions, { spec, templateKey }];
+    }
+    latestCreated = name;
+  }
+  // Traffic may only name revisions of this Service (kedge: so deleting another Service can never
+  // pull a revision from under this one's routes).
+  for (const tt of service.spec.traffic) {
+    if (tt.revisionName !== '' && !revisions.some((r) => r.spec.name === tt.revisionName)) {
+      return reject(
+        'RevisionMissing',
+        `Revision ${JSON.stringify(tt.revisionName)} referenced in traffic not found.`,
+      );
+    }
+  }
+  return {
+    history: {
+      namespace: service.metadata.namespace,
+      name: service.metadata.name,
+      generation,
+      specKey,
+      configurationGeneration,
+      templateKey,
+      latestCreatedRevisionName: latestCreated,
+      latestReadyRevisionName: prev?.latestReadyRevisionName ?? '',
+      revisions,
+      lastGood: { service, origin: candidate.origin, baseDir: candidate.baseDir },
+    },
+  };
+}
+
+// ---- routing ----
+
+type Readiness = 'ready' | 'failed' | 'pending';
+
+function readinessOf(runtime: ReadonlyMap<RevisionKey, RevisionRuntimeStatus>, key: RevisionKey): Readiness {
+  const s = runtime.get(key);
+  if (s === undefined) return 'pending';
+  if (s.failure !== null) return 'failed';
+  return s.everReady ? 'ready' : 'pending';
+}
+
+interface ResolvedTarget {
+  readonly tag: string;
+  readonly latestRevision: boolean;
+  readonly percent: number;
+  /** null: a latestRevision target with nothing routable. */
+  readonly revision: string | null;
+}
+
+interface ServiceRouting {
+  readonly targets: readonly ResolvedTarget[];
+  readonly latestReady: string;
+  readonly latestRoutable: string | null;
+  readonly routesCondition: Condition;
+  readonly configurationsCondition: Condition;
+}
+
+function condition(type: string, status: ConditionStatus, reason = '', message = ''): Condition {
+  return { type, status, reason, message };
+}
+
+function routeService(
+  h: ServiceHistory,
+  runtime: ReadonlyMap<RevisionKey, RevisionRuntimeStatus>,
+): ServiceRouting {
+  const svc = h.lastGood.service;
+  const readiness = (name: string): Readiness => readinessOf(runtime, revisionKey(h.namespace, name));
+  const newestFirst = [...h.revisions].reverse();
+  const latestReady = newestFirst.find((r) => readiness(r.spec.name) === 'ready')?.spec.name ?? '';
+  const latestRoutable =
+    latestReady !== ''
+      ? latestReady
+      : (newestFirst.find((r) => readiness(r.spec.name) === 'pending')?.spec.name ?? null);
+
+  // Knative route_defaults.go: no traffic means 100 % to the latest revision.
+  const traffic =
+    svc.spec.traffic.length === 0
+      ? [{ tag: '', revisionName: '', latestRevision: true, percent: 100 }]
+      : svc.spec.traffic.map((t) => ({
+          tag: t.tag,
+          revisionName: t.revisionName,
+          latestRevision: t.latestRevision ?? t.revisionName === '',
+          percent: t.percent ?? 0,
+        }));
+  const targets = traffic.map((t) => ({
+    tag: t.tag,
+    latestRevision: t.latestRevision,
+    percent: t.percent,
+    revision: t.latestRevision ? latestRoutable : t.revisionName,
+  }));
+
+  // RoutesReady (Knative route_lifecycle.go messages): first False wins, else first Unknown.
+  const problems: Condition[] = [];
+  for (const t of targets) {
+    if (t.latestRevision) {
+      if (latestReady !== '') continue;
+      if (latestRoutable !== null) {
+        problems.push(
+          condition(
+            'RoutesReady',
+            'Unknown',
+            'RevisionMissing',
+            `Configuration ${JSON.stringify(h.name)} is waiting for a Revision to become ready.`,
+          ),
+        );
+      } else {
+        problems.push(
+          condition(
+            'RoutesReady',
+            'False',
+            'RevisionMissing',
+            `Configuration ${JSON.stringify(h.name)} does not have any ready Revision.`,
+          ),
+        );
+      }
+    } else if (t.revision !== null) {
+      const r = readiness(t.revision);
+      if (r === 'failed')
+        problems.push(
+          condition(
+            'RoutesReady',
+            'False',
+            'RevisionMissing',
+            `Revision ${JSON.stringify(t.revision)} failed to become ready.`,
+          ),
+        );
+      else if (r === 'pending')
+        problems.push(
+          condition(
+            'RoutesReady',
+            'Unknown',
+            'RevisionMissing',
+            `Revision ${JSON.stringify(t.revision)} is not yet ready.`,
+          ),
+        );
+    }
+  }
+  const routes =
+    problems.find((c) => c.status === 'False') ?? problems[0] ?? condition('RoutesReady', 'True');
+
+  // ConfigurationsReady follows the latest created revision (configuration_lifecycle.go).
+  const lcr = h.latestCreatedRevisionName;
+  const lcrState = readiness(lcr);
+  let configurations: Condition;
+  if (lcrState === 'ready') configurations = condition('ConfigurationsReady', 'True');
+  else if (lcrState === 'failed') {
+    const msg = runtime.get(revisionKey(h.namespace, lcr))?.failure?.message ?? '';
+    configurations = condition(
+      'ConfigurationsReady',
+      'False',
+      'RevisionFailed',
+      `Revision ${JSON.stringify(lcr)} failed with message: ${msg}.`,
+    );
+  } else configurations = condition('ConfigurationsReady', 'Unknown');
+
+  return {
+    targets,
+    latestReady,
+    latestRoutable,
+    routesCondition: routes,
+    configurationsCondition: configurations,
+  };
+}
+
+function mergeSplits(namespace: string, targets: readonly ResolvedTarget[]): readonly TrafficSplit[] {
+  const byRevision = new Map<string, number>();
+  for (const t of targets) {
+    if (t.percent <= 0) continue;
+    if (t.revision === null) return []; // the gateway answers 503 rather than mis-split
+    byRevision.set(t.revision, (byRevision.get(t.revision) ?? 0) + t.percent);
+  }
+  return [...byRevision.entries()].map(([name, percent]) => ({
+    revision: revisionKey(namespace, name),
+    percent,
+  }));
+}
+
+interface HostPlan {
+  readonly host: string;
+  readonly route: Route;
+}
+
+/** Hosts for one target name (`name` or `{tag}-{name}`), Knative's domain rules plus kedge's .localhost. */
+function hostsFor(label: string, namespace: string, domain: string, mode: ReconcileMode): readonly string[] {
+  const hosts: string[] = [];
+  if (domain !== CLUSTER_LOCAL_DOMAIN) hosts.push(`${label}.${namespace}.${domain}`);
+  hosts.push(
+    `${label}.${namespace}`,
+    `${label}.${namespace}.svc`,
+    `${label}.${namespace}.${CLUSTER_LOCAL_DOMAIN}`,
+  );
+  if (mode === 'local') hosts.push(`${label}.${namespace}.localhost`);
+  return hosts.map((h) => h.toLowerCase());
+}
+
+function urlFor(label: string, namespace: string, domain: string): string {
+  return `http://${label}.${namespace}.${domain}`.toLowerCase();
+}
+
+function planRoutes(
+  h: ServiceHistory,
+  routing: ServiceRouting,
+  domain: string,
+  mode: ReconcileMode,
+): readonly HostPlan[] {
+  const plans: HostPlan[] = [];
+  const add = (label: string, tag: string | null, splits: readonly TrafficSplit[]): void => {
+    for (const host of hostsFor(label, h.namespace, domain, mode)) {
+      plans.push({ host, route: { host, namespace: h.namespace, service: h.name, tag, splits } });
+    }
+  };
+  add(h.name, null, mergeSplits(h.namespace, routing.targets));
+  const seenTags = new Set<string>();
+  for (const t of routing.targets) {
+    if (t.tag === '' || seenTags.has(t.tag)) continue;
+    seenTags.add(t.tag);
+    // Knative traffic.go: a tag's route is its one revision at 100 %.
+    add(`${t.tag}-${h.name}`, t.tag, mergeSplits(h.namespace, [{ ...t, percent: 100 }]));
+  }
+  return plans;
+}
+
+// ---- status ----
+
+/**
+ * Knative's living condition set: any False makes Ready False, else any Unknown makes it Unknown.
+ * The service reconciler marks ConfigurationsReady before RoutesReady, and Ready takes the reason
+ * of the last one marked, so RoutesReady's reason wins a tie (knative/pkg apis/condition_set.go).
+ */
+function readyFrom(configurations: Condition, routes: Condition): Condition {
+  const parts = [routes, configurations];
+  const failed = parts.find((c) => c.status === 'False');
+  if (failed !== undefined) return condition('Ready', 'False', failed.reason, failed.message);
+  const unknown = parts.find((c) => c.status === 'Unknown');
+  if (unknown !== undefined) return condition('Ready', 'Unknown', unknown.reason, unknown.message);
+  return condition('Ready', 'True');
+}
+
+function revisionConditions(status: RevisionRuntimeStatus | undefined): readonly Condition[] {
+  if (status?.failure) return [condition('Ready', 'False', status.failure.reason, status.failure.message)];
+  if (status?.everReady) return [condition('Ready', 'True')];
+  // Knative revision_lifecycle.go: ResourcesAvailable Unknown "Deploying" until the first pod is ready.
+  return [condition('Ready', 'Unknown', 'Deploying', '')];
+}
+
+// ---- the reconcile ----
+
+export function reconcile(input: ReconcileInput): ReconcileOutput {
+  const { previous, runtime, mode, nowIso } = input;
+  const problems: ReconcileProblem[] = input.loadErrors.map((e) => ({
+    origin: e.origin,
+    message: e.message,
+  }));
+
+  // 1. Sort objects into Services and the four ConfigMaps.
+  const configMaps = new Map<
+    ConfigName,
+    { readonly origin: string; readonly data: Readonly<Record<string, string>> }
+  >();
+  const candidates = new Map<string, Candidate>();
+  const invalid = new Map<string, Rejection & { readonly namespace: string; readonly name: string }>();
+  const seenAt = new Map<string, string>();
+  for (const src of input.objects) {
+    const kind = classifyObject(src.object);
+    if (kind.kind === 'other') {
+      problems.push({
+        origin: src.origin,
+        message: `ignored ${kind.description}: kedge reads serving.knative.dev/v1 Services and the ConfigMaps ${CONFIG_NAMES.join(', ')}`,
+      });
+      continue;
+    }
+    if (kind.kind === 'configmap') {
+      if (!isConfigName(kind.name)) {
+        problems.push({
+          origin: src.origin,
+          message: `ignored ConfigMap ${JSON.stringify(kind.name)}: kedge reads only ${CONFIG_NAMES.join(', ')}`,
+        });
+        continue;
+      }
+      const parsed = parseConfigMap(src.object);
+      if (!parsed.ok) {
+        problems.push({ origin: src.origin, message: `ConfigMap ${kind.name}: ${parsed.errors.format()}` });
+        continue;
+      }
+      const first = configMaps.get(kind.name);
+      if (first !== undefined) {
+        problems.push({
+          origin: src.origin,
+          message: `ConfigMap ${kind.name} is already defined in ${first.origin}; this copy is ignored`,
+        });
+        continue;
+      }
+      configMaps.set(kind.name, { origin: src.origin, data: parsed.value.data });
+      continue;
+    }
+    const parsed = parseService(src.object);
+    const identity = identityOf(src.object);
+    const key = serviceKey(identity.namespace, identity.name);
+    const firstOrigin = seenAt.get(key);
+    if (firstOrigin !== undefined) {
+      problems.push({
+        origin: src.origin,
+        message: `Service ${key} is already defined in ${firstOrigin}; this copy is ignored`,
+      });
+      continue;
+    }
+    if (identity.name !== '') seenAt.set(key, src.origin);
+    if (!parsed.ok) {
+      rejectObject(identity, key, src.origin, parsed.errors);
+      continue;
+    }
+    const service: Service = deepFreeze({
+      ...parsed.value,
+      metadata: { ...parsed.value.metadata, namespace: identity.namespace },
+    });
+    candidates.set(key, { service, origin: src.origin, baseDir: src.baseDir });
+  }
+
+  function rejectObject(
+    identity: { namespace: string; name: string; generation: number | null },
+    key: string,
+    origin: string,
+    errors: FieldError,
+  ): void {
+    const message = `validation failed: ${errors.format()}`;
+    problems.push({ origin, message: identity.name === '' ? message : `Service ${key}: ${message}` });
+    if (identity.name === '') return;
+    invalid.set(key, {
+      ...identity,
+      origin,
+      reason: 'ValidationFailed',
+      message,
+      generation: identity.generation,
+    });
+  }
+
+  // 2. Configs (a rejected ConfigMap keeps the previous accepted one).
+  const { configs, autoscaler } = resolveConfigs(configMaps, previous?.configs ?? null);
+  for (const p of configs.problems)
+    problems.push({ origin: p.origin, message: `${p.configMap}: ${p.message}` });
+
+  // 3. Validate and apply each Service against its history.
+  const prevHistory = new Map(
+    (previous?.history ?? EMPTY_HISTORY).services.map((h) => [serviceKey(h.namespace, h.name), h]),
+  );
+  for (const [key, c] of [...candidates]) {
+    const errors = validateService(c.service, { defaults: configs.defaults, autoscaler, mode });
+    if (!errors.isEmpty()) {
+      candidates.delete(key);
+      rejectObject(
+        {
+          namespace: c.service.metadata.namespace,
+          name: c.service.metadata.name,
+          generation: c.service.metadata.generation,
+        },
+        key,
+        c.origin,
+        errors,
+      );
+    }
+  }
+  const failedFiles = new Map(input.loadErrors.map((e) => [fileOf(e.origin), e.message]));
+  const outcomes: Outcome[] = [];
+  const allKeys = [...new Set([...candidates.keys(), ...invalid.keys(), ...prevHistory.keys()])].sort();
+  // Revision names other Services hold (revision names are unique per namespace).
+  const revisionOwners = new Map<string, string>();
+  for (const h of prevHistory.values())
+    for (const r of h.revisions) revisionOwners.set(r.spec.key, serviceKey(h.namespace, h.name));
+  for (const key of allKeys) {
+    const prev = prevHistory.get(key) ?? null;
+    const c = candidates.get(key);
+    const bad = invalid.get(key);
+    if (c !== undefined) {
+      const takenElsewhere = new Set(
+        [...revisionOwners].filter(([, owner]) => owner !== key).map(([k]) => k),
+      );
+      const applied = applyService(c, prev, takenElsewhere, configs.defaults, mode, nowIso);
+      if ('history' in applied) {
+        for (const r of applied.history.revisions) revisionOwners.set(r.spec.key, key);
+        outcomes.push({
+          key,
+          namespace: applied.history.namespace,
+          name: applied.history.name,
+          history: applied.history,
+          rejection: null,
+          origin: c.origin,
+          generation: applied.history.generation,
+        });
+      } else {
+        problems.push({ origin: c.origin, message: `Service ${key}: ${applied.rejection.message}` });
+        outcomes.push({
+          key,
+          namespace: c.service.metadata.namespace,
+          name: c.service.metadata.name,
+          history: prev,
+          rejection: applied.rejection,
+          origin: c.origin,
+          generation: applied.rejection.generation ?? (prev?.generation ?? 0) + 1,
+        });
+      }
+    } else if (bad !== undefined) {
+      const generation = bad.generation ?? (prev === null ? 1 : prev.generation + 1);
+      outcomes.push({
+        key,
+        namespace: bad.namespace,
+        name: bad.name,
+        history: prev,
+        rejection: bad,
+        origin: bad.origin,
+        generation,
+      });
+    } else if (prev !== null) {
+      const loadError = failedFiles.get(fileOf(prev.lastGood.origin));
+      // Gone from its (readable) file: the Service was deleted, so its revisions and routes go too.
+      if (loadError === undefined) continue;
+      outcomes.push({
+        key,
+        namespace: prev.namespace,
+        name: prev.name,
+        history: prev,
+        rejection: {
+          origin: prev.lastGood.origin,
+          reason: 'LoadFailed',
+          message: loadError,
+          generation: prev.generation,
+        },
+        origin: prev.lastGood.origin,
+        generation: prev.generation,
+      });
+    }
+  }
+
+  // 4. Routes: resolve traffic, then hosts. A host wanted twice goes to the Service that held it in
+  // the previous State (a new object never steals a serving host), else to the first by name.
+  const prevHostOwner = new Map(
+    (previous?.state ?? EMPTY_STATE).routes.map((r) => [r.host, serviceKey(r.namespace, r.service)]),
+  );
+  const routings = new Map<string, ServiceRouting>();
+  const plansByHost = new Map<string, HostPlan[]>();
+  const domains = new Map<string, string>();
+  for (const o of outcomes) {
+    if (o.history === null) continue;
+    const routing = routeService(o.history, runtime);
+    routings.set(o.key, routing);
+    const domain = lookupDomain(configs.domain, o.history.lastGood.service.metadata.labels);
+    domains.set(o.key, domain);
+    for (const plan of planRoutes(o.history, routing, domain, mode)) {
+      const list = plansByHost.get(plan.host) ?? [];
+      list.push(plan);
+      plansByHost.set(plan.host, list);
+    }
+  }
+  const routes: Route[] = [];
+  const hostConflicts = new Map<string, string>();
+  for (const [host, plans] of plansByHost) {
+    const owner = prevHostOwner.get(host);
+    const winner = plans.find((p) => serviceKey(p.route.namespace, p.route.service) === owner) ?? plans[0];
+    if (winner === undefined) continue;
+    routes.push(winner.route);
+    for (const p of plans) {
+      if (p === winner) continue;
+      const loser = serviceKey(p.route.namespace, p.route.service);
+      if (loser === serviceKey(winner.route.namespace, winner.route.service)) continue;
+      hostConflicts.set(
+        loser,
+        `Host ${JSON.stringify(host)} is already served by Service ${JSON.stringify(serviceKey(winner.route.namespace, winner.route.service))}.`,
+      );
+    }
+  }
+  routes.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+
+  // 5. Histories (with the latest ready revision recorded) and State revisions.
+  const histories: ServiceHistory[] = [];
+  const revisions: RevisionSpec[] = [];
+  for (const o of outcomes) {
+    if (o.history === null) continue;
+    const routing = routings.get(o.key);
+    const h: ServiceHistory =
+      routing !== undefined && routing.latestReady !== ''
+        ? { ...o.history, latestReadyRevisionName: routing.latestReady }
+        : o.history;
+    histories.push(h);
+    for (const r of h.revisions) revisions.push(r.spec);
+  }
+
+  const candidateState = { revisions, routes, autoscalerConfig: configs.autoscalerData };
+  const prevState = previous?.state ?? EMPTY_STATE;
+  let state: State;
+  let history: RevisionHistory = deepFreeze({ formatVersion: HISTORY_FORMAT_VERSION, services: histories });
+  if (sameState(prevState, candidateState)) state = prevState;
+  else {
+    const next: State = deepFreeze({ version: prevState.version + 1, ...candidateState });
+    const broken = consistent(next);
+    if (broken.length === 0) state = next;
+    else {
+      // Should not happen; if it does, keep serving the last good snapshot and say why.
+      for (const b of broken) problems.push({ origin: 'reconcile', message: `State not published: ${b}` });
+      state = prevState;
+      history = previous?.history ?? EMPTY_HISTORY;
+    }
+  }
+
+  // 6. Status.
+  const routed = new Set<RevisionKey>();
+  for (const r of state.routes) for (const s of r.splits) routed.add(s.revision);
+  const services: ServiceStatus[] = outcomes.map((o) =>
+    serviceStatus(
+      o,
+      histories.find((h) => serviceKey(h.namespace, h.name) === o.key) ?? null,
+      routings.get(o.key),
+      domains.get(o.key),
+      hostConflicts.get(o.key),
+    ),
+  );
+  const revisionStatuses: RevisionStatus[] = state.revisions.map((r) => {
+    const s = runtime.get(r.key);
+    return {
+      key: r.key,
+      namespace: r.namespace,
+      name: r.name,
+      service: r.service,
+      generation: r.generation,
+      createdAt: r.createdAt,
+      conditions: revisionConditions(s),
+      actualReplicas: s?.readyReplicas ?? 0,
+      desiredReplicas: s?.desiredReplicas ?? 0,
+      routingState: routed.has(r.key) ? 'active' : 'reserve',
+    };
+  });
+
+  return deepFreeze({ state, services, revisions: revisionStatuses, history, problems, configs });
+}
+
+function sameState(a: State, b: Omit<State, 'version'>): boolean {
+  return (
+    canonicalJson({ revisions: a.revisions, routes: a.routes, autoscalerConfig: a.autoscalerConfig }) ===
+    canonicalJson({ revisions: b.revisions, routes: b.routes, autoscalerConfig: b.autoscalerConfig })
+  );
+}
+
+/** Name, namespace (default `default`, as kubectl) and generation read leniently from an untrusted object. */
+function identityOf(obj: unknown): { namespace: string; name: string; generation: number | null } {
+  const meta = typeof obj === 'object' && obj !== null ? (obj as { metadata?: unknown }).metadata : undefined;
+  const m = typeof meta === 'object' && meta !== null ? (meta as Readonly<Record<string, unknown>>) : {};
+  const name = typeof m.name === 'string' ? m.name : '';
+  const namespace = typeof m.namespace === 'string' && m.namespace !== '' ? m.namespace : 'default';
+  const generation = typeof m.generation === 'number' ? m.generation : null;
+  return { namespace, name, generation };
+}
+
+function serviceStatus(
+  o: Outcome,
+  h: ServiceHistory | null,
+  routing: ServiceRouting | undefined,
+  domain: string | undefined,
+  hostConflict: string | undefined,
+): ServiceStatus {
+  if (h === null || routing === undefined || domain === undefined) {
+    // Never valid: nothing serves, every condition carries the reason.
+    const reason = o.rejection?.reason ?? 'Unknown';
+    const message = o.rejection?.message ?? '';
+    return {
+      namespace: o.namespace,
+      name: o.name,
+      origin: o.origin,
+      generation: o.generation,
+      observedGeneration: 0,
+      conditions: [
+        condition('Ready', 'False', reason, message),
+        condition('ConfigurationsReady', 'False', reason, message),
+        condition('RoutesReady', 'False', reason, message),
+      ],
+      url: '',
+      address: { url: '' },
+      latestCreatedRevisionName: '',
+      latestReadyRevisionName: '',
+      traffic: [],
+    };
+  }
+  const routes =
+    hostConflict === undefined
+      ? routing.routesCondition
+      : condition('RoutesReady', 'False', 'HostConflict', hostConflict);
+  let ready = readyFrom(routing.configurationsCondition, routes);
+  // The current object is not what serves: say so, while the other conditions describe what does.
+  if (o.rejection !== null) ready = condition('Ready', 'False', o.rejection.reason, o.rejection.message);
+  const clusterLocal = domain === CLUSTER_LOCAL_DOMAIN;
+  const traffic: TrafficStatus[] = [];
+  for (const t of routing.targets) {
+    if (t.revision === null) continue;
+    const label = t.tag === '' ? '' : `${t.tag}-${h.name}`;
+    traffic.push({
+      revisionName: t.revision,
+      percent: t.percent,
+      latestRevision: t.latestRevision,
+      tag: t.tag,
+      url: label === '' ? '' : urlFor(label, h.namespace, clusterLocal ? CLUSTER_LOCAL_DOMAIN : domain),
+    });
+  }
+  return {
+    namespace: h.namespace,
+    name: h.name,
+    origin: o.origin,
+    generation: o.generation,
+    observedGeneration: h.generation,
+    conditions: [ready, routing.configurationsCondition, routes],
+    url: urlFor(h.name, h.namespace, domain),
+    address: { url: urlFor(h.name, h.namespace, CLUSTER_LOCAL_DOMAIN) },
+    latestCreatedRevisionName: h.latestCreatedRevisionName,
+    latestReadyRevisionName: routing.latestReady,
+    traffic,
+  };
+}
