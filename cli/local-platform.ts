@@ -181,9 +181,8 @@ export class LocalPlatform {
   private apply(previous: State | null, next: State): void {
     const nextKeys = new Set(next.revisions.map((r) => r.key));
     for (const revision of next.revisions) this.runtime.ensure(revision);
-    for (const problem of this.autoscaler.applyState(next)) {
-      this.options.logger.warn(`config-autoscaler: ${problem.key}=${problem.value}: ${problem.message}`);
-    }
+    // The autoscaler logs its own config problems, once per ConfigMap change.
+    this.autoscaler.applyState(next);
     this.gateway.applyState(next);
     for (const revision of previous?.revisions ?? []) {
       if (!nextKeys.has(revision.key)) {
