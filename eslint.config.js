@@ -9,6 +9,7 @@ const PURE_CORE_FILES = [
   'gateway/traffic-split.ts',
   'gateway/picker.ts',
   'gateway/activator-queue.ts',
+  'gateway/in-flight.ts',
   'autoscaler/kpa.ts',
   'autoscaler/window.ts',
   'autoscaler/config.ts',

@@ -1,0 +1,722 @@
+// The shared request path behind both front ends: Host → route → weighted split → revision →
+// endpoint (or the activator queue) → undici → back to the client, with exact accounting through
+// success, error, abort and timeout. Timeouts come from one coarse ticker scanning an intrusive
+// list of exchanges (undici lib/util/timers.js keeps one timer for many requests the same way).
+import type { Endpoint, RevisionFailure } from '../controller/runtime.js';
+import type { RevisionKey, State } from '../controller/state.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/log.js';
+import type { StatsSink } from '../lib/stats.js';
+import { ActivatorQueue } from './activator-queue.js';
+import type { QueueHandle } from './activator-queue.js';
+import { GatewayError, sendError, upstreamErrorCode } from './errors.js';
+import type { ErrorSink, GatewayErrorCode } from './errors.js';
+import type { Downstream, DownstreamEvents, IncomingRequest } from './front/types.js';
+import { scanResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { ConcurrencyAccountant } from './in-flight.js';
+import type { GatewayMetrics, RevisionCounters, RevisionLoadSample } from './metrics.js';
+import { pickEndpoint, reserve } from './picker.js';
+import type { Release, Slot } from './picker.js';
+import { BodyStream, UpstreamPools, dispatch } from './proxy.js';
+import type { DispatchHandler } from './proxy.js';
+import { buildRouteTable, defaultRevisionSettings, EMPTY_ROUTE_TABLE, normalizeHost } from './route-table.js';
+import type { RevisionSettings, RouteTable } from './route-table.js';
+import { SnapshotStore } from './snapshot-store.js';
+import { pickSplit } from './traffic-split.js';
+
+/** Retry-After for a full queue: the autoscaler decides every 2 s, a replica starts in ~60 ms. */
+const QUEUE_FULL_RETRY_AFTER_S = 1;
+
+export interface CoreOptions {
+  readonly clock: Clock;
+  readonly stats: StatsSink;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly source: string;
+  readonly queueLimit: number;
+  readonly random: () => number;
+}
+
+class EndpointSlot implements Slot {
+  inFlight = 0;
+  /** Left the ready set; forgotten once idle. */
+  removed = false;
+  idleWaiters: (() => void)[] | null = null;
+  constructor(
+    readonly endpoint: Endpoint,
+    readonly runtime: RevisionRuntime,
+  ) {}
+  get id(): string {
+    return this.endpoint.id;
+  }
+}
+
+const NO_SLOTS: readonly EndpointSlot[] = Object.freeze([]);
+
+class RevisionRuntime {
+  slots: readonly EndpointSlot[] = NO_SLOTS;
+  readonly queue: ActivatorQueue<Exchange>;
+  /** Requests holding a replica reservation (queued ones are in `queue`). */
+  inFlight = 0;
+  failure: RevisionFailure | null = null;
+  /** The autoscaler was poked for the current cold start; reset when endpoints appear. */
+  poked = false;
+  draining = false;
+  drainAgain = false;
+  counters: RevisionCounters;
+  constructor(
+    public settings: RevisionSettings,
+    queueLimit: number,
+    metrics: GatewayMetrics,
+  ) {
+    this.queue = new ActivatorQueue<Exchange>(queueLimit);
+    this.counters = metrics.forRevision(settings.namespace, settings.name);
+  }
+  get key(): RevisionKey {
+    return this.settings.key;
+  }
+  /** A release or new endpoints arrived while dispatchQueued() was looping. */
+  anotherPass(): boolean {
+    return this.drainAgain;
+  }
+}
+
+const enum Phase {
+  New,
+  Queued,
+  Proxying,
+  Done,
+}
+
+export class GatewayCore {
+  readonly store = new SnapshotStore<RouteTable>(EMPTY_ROUTE_TABLE);
+  readonly pools = new UpstreamPools();
+  readonly accountant: ConcurrencyAccountant;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly random: () => number;
+  /** Refreshed by every tick; good enough for idle tracking, never used for accounting. */
+  coarseNowMs: number;
+  private readonly runtimes = new Map<RevisionKey, RevisionRuntime>();
+  private readonly slotsById = new Map<string, EndpointSlot>();
+  private readonly stats: StatsSink;
+  private readonly source: string;
+  private readonly queueLimit: number;
+  /** Head of the intrusive list of exchanges holding a reservation (scanned by tick()). */
+  activeHead: Exchange | null = null;
+  private readonly onSlotRelease = (slot: EndpointSlot): void => {
+    this.slotReleased(slot);
+  };
+
+  constructor(o: CoreOptions) {
+    this.clock = o.clock;
+    this.stats = o.stats;
+    this.logger = o.logger;
+    this.metrics = o.metrics;
+    this.source = o.source;
+    this.queueLimit = o.queueLimit;
+    this.random = o.random;
+    this.coarseNowMs = o.clock.nowMs();
+    this.accountant = new ConcurrencyAccountant(this.coarseNowMs);
+  }
+
+  // ---- control path (off the hot path) ----
+
+  applyState(state: State): boolean {
+    if (state.version === this.store.current.version && this.store.current !== EMPTY_ROUTE_TABLE)
+      return false;
+    const table = buildRouteTable(state);
+    for (const settings of table.revisions.values()) {
+      const rt = this.runtimes.get(settings.key);
+      if (rt === undefined) this.runtimes.set(settings.key, this.newRuntime(settings));
+      else rt.settings = settings;
+    }
+    for (const [key, rt] of this.runtimes) {
+      if (!table.revisions.has(key) && rt.slots.length === 0 && rt.inFlight === 0 && rt.queue.size === 0) {
+        this.runtimes.delete(key);
+      }
+    }
+    this.store.swap(table);
+    return true;
+  }
+
+  setEndpoints(key: RevisionKey, endpoints: readonly Endpoint[]): void {
+    const rt = this.runtime(key);
+    const next: EndpointSlot[] = [];
+    for (const ep of endpoints) {
+      let slot = this.slotsById.get(ep.id);
+      if (slot === undefined || slot.runtime !== rt) {
+        slot = new EndpointSlot(ep, rt);
+        this.slotsById.set(ep.id, slot);
+      }
+      slot.removed = false;
+      next.push(slot);
+    }
+    for (const old of rt.slots) {
+      if (next.includes(old)) continue;
+      old.removed = true;
+      if (old.inFlight === 0) this.forgetSlot(old);
+    }
+    rt.slots = Object.freeze(next);
+    if (next.length > 0) rt.poked = false;
+    this.dispatchQueued(rt);
+  }
+
+  setRevisionFailure(key: RevisionKey, failure: RevisionFailure | null): void {
+    const rt = this.runtime(key);
+    rt.failure = failure;
+    if (failure === null) return;
+    const err = revisionFailed(rt.settings, failure);
+    rt.queue.drain((ex) => {
+      ex.fail(err);
+    });
+  }
+
+  waitForIdle(endpointId: string): Promise<void> {
+    const slot = this.slotsById.get(endpointId);
+    if (slot === undefined || slot.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      (slot.idleWaiters ??= []).push(resolve);
+    });
+  }
+
+  revisionLoad(key: RevisionKey): { inFlight: number; queued: number } {
+    const rt = this.runtimes.get(key);
+    return rt === undefined ? { inFlight: 0, queued: 0 } : { inFlight: rt.inFlight, queued: rt.queue.size };
+  }
+
+  *load(): Iterable<RevisionLoadSample> {
+    for (const rt of this.runtimes.values()) {
+      yield {
+        key: rt.key,
+        namespace: rt.settings.namespace,
+        name: rt.settings.name,
+        inFlight: rt.inFlight,
+        queued: rt.queue.size,
+      };
+    }
+  }
+
+  /** Called by the coarse ticker: queue deadlines, then total / response-start / idle timers. */
+  tick(nowMs: number): void {
+    this.coarseNowMs = nowMs;
+    for (const rt of this.runtimes.values()) {
+      if (rt.queue.size === 0) continue;
+      rt.queue.expire(nowMs, (ex) => {
+        ex.fail(noCapacity(rt));
+      });
+    }
+    let ex = this.activeHead;
+    while (ex !== null) {
+      const next = ex.next;
+      ex.checkTimers(nowMs);
+      ex = next;
+    }
+  }
+
+  /** Called every second: one stat per revision with activity (queued requests count, as in Knative). */
+  report(nowMs: number): void {
+    const stats = this.accountant.report(nowMs);
+    if (stats.length > 0) this.stats.record(this.source, stats, nowMs);
+  }
+
+  /** Shutdown: queued requests are cut (another gateway replica may take the retry). */
+  shutdown(): void {
+    for (const rt of this.runtimes.values()) {
+      rt.queue.drain((ex) => {
+        ex.cutAndFinish();
+      });
+    }
+  }
+
+  // ---- hot path ----
+
+  /** The one entry point both front ends call, synchronously inside their request callback. */
+  handle(req: IncomingRequest, ds: Downstream): void {
+    if (req.host === '') {
+      this.reject(
+        ds,
+        new GatewayError(
+          'KEDGE_BAD_REQUEST',
+          'request has no Host header; send Host: {name}.{namespace}.{domain}',
+        ),
+      );
+      return;
+    }
+    const table = this.store.current;
+    const host = normalizeHost(req.host);
+    const route = table.routes.get(host);
+    if (route === undefined) {
+      this.reject(
+        ds,
+        new GatewayError(
+          'KEDGE_ROUTE_NOT_FOUND',
+          `host ${host}: no route; check the Host header against \`kedge get services\``,
+        ),
+      );
+      return;
+    }
+    const i = pickSplit(route, this.random);
+    const key = route.revisions[i];
+    if (key === undefined) {
+      this.reject(
+        ds,
+        new GatewayError(
+          'KEDGE_NO_READY_REVISION',
+          `service ${route.namespace}/${route.service}: no ready revision; wait for its first revision to become ready (kedge get services)`,
+        ),
+      );
+      return;
+    }
+    if (req.method === 'CONNECT') {
+      this.reject(
+        ds,
+        new GatewayError('KEDGE_BAD_REQUEST', 'CONNECT is not proxied; send a plain HTTP/1.1 request'),
+      );
+      return;
+    }
+    const rt = this.runtimes.get(key) ?? this.runtime(key);
+    const nowMs = this.clock.nowMs();
+    const ex = new Exchange(this, rt, req, ds, nowMs);
+    ds.events = ex;
+    this.accountant.arrive(key, nowMs);
+    if (rt.slots.length === 0 && rt.failure !== null) {
+      ex.fail(revisionFailed(rt.settings, rt.failure));
+      return;
+    }
+    // FIFO: a new request never overtakes queued ones.
+    if (rt.queue.size === 0) {
+      const slot = pickEndpoint(rt.slots, rt.settings.containerConcurrency, this.random);
+      if (slot !== null) {
+        ex.start(slot);
+        return;
+      }
+    }
+    const handle = rt.queue.offer(ex, nowMs + rt.settings.queueTimeoutMs);
+    if (handle === false) {
+      ex.fail(
+        new GatewayError(
+          'KEDGE_QUEUE_FULL',
+          `revision ${rt.key}: queue full (${rt.queue.limit} waiting); retry after ${QUEUE_FULL_RETRY_AFTER_S}s`,
+          QUEUE_FULL_RETRY_AFTER_S,
+        ),
+      );
+      return;
+    }
+    ex.enqueued(handle);
+    if (rt.slots.length === 0 && !rt.poked) {
+      // Knative activator: the first request for a revision at zero reports at once (synchronously).
+      rt.poked = true;
+      ex.coldStart = true;
+      this.metrics.coldStart(rt.settings.namespace, rt.settings.name);
+      this.stats.poke(key, nowMs);
+    }
+  }
+
+  reserveSlot(slot: EndpointSlot): Release {
+    slot.runtime.inFlight++;
+    return reserve(slot, this.onSlotRelease);
+  }
+
+  /** FIFO hand-off of free capacity to queued requests; re-entrant calls fold into one loop. */
+  dispatchQueued(rt: RevisionRuntime): void {
+    if (rt.draining) {
+      rt.drainAgain = true;
+      return;
+    }
+    rt.draining = true;
+    try {
+      do {
+        rt.drainAgain = false;
+        while (rt.queue.size > 0) {
+          const slot = pickEndpoint(rt.slots, rt.settings.containerConcurrency, this.random);
+          if (slot === null) break;
+          const ex = rt.queue.shift();
+          if (ex === undefined) break;
+          ex.start(slot);
+        }
+      } while (rt.anotherPass());
+    } finally {
+      rt.draining = false;
+    }
+  }
+
+  private slotReleased(slot: EndpointSlot): void {
+    slot.runtime.inFlight--;
+    if (slot.inFlight === 0) {
+      if (slot.removed) this.forgetSlot(slot);
+      else this.resolveIdle(slot);
+    }
+    if (!slot.removed) this.dispatchQueued(slot.runtime);
+  }
+
+  private forgetSlot(slot: EndpointSlot): void {
+    if (this.slotsById.get(slot.id) === slot) this.slotsById.delete(slot.id);
+    this.pools.retire(slot.id);
+    this.resolveIdle(slot);
+  }
+
+  private resolveIdle(slot: EndpointSlot): void {
+    const waiters = slot.idleWaiters;
+    if (waiters === null) return;
+    slot.idleWaiters = null;
+    for (const w of waiters) w();
+  }
+
+  private reject(ds: ErrorSink, err: GatewayError): void {
+    this.metrics.error(err.code);
+    sendError(ds, err);
+  }
+
+  private runtime(key: RevisionKey): RevisionRuntime {
+    let rt = this.runtimes.get(key);
+    if (rt === undefined) {
+      rt = this.newRuntime(this.store.current.revisions.get(key) ?? defaultRevisionSettings(key));
+      this.runtimes.set(key, rt);
+    }
+    return rt;
+  }
+
+  private newRuntime(settings: RevisionSettings): RevisionRuntime {
+    return new RevisionRuntime(settings, this.queueLimit, this.metrics);
+  }
+}
+
+function noCapacity(rt: RevisionRuntime): GatewayError {
+  const s = rt.settings;
+  return new GatewayError(
+    'KEDGE_NO_CAPACITY_TIMEOUT',
+    `revision ${s.key}: no replica had capacity within ${s.queueTimeoutMs / 1000}s (${rt.slots.length} ready, containerConcurrency ${s.containerConcurrency}); check the revision logs, or raise kedge.dev/queue-timeout or maxScale`,
+  );
+}
+
+function revisionFailed(s: RevisionSettings, failure: RevisionFailure): GatewayError {
+  let detail = failure.message.split('\n', 1)[0] ?? '';
+  if (detail.length > 200) detail = detail.slice(0, 197) + '...';
+  return new GatewayError(
+    'KEDGE_REVISION_FAILED',
+    `revision ${s.key}: failed (${failure.reason})${detail === '' ? '' : ': ' + detail}; see \`kedge logs\`, fix the container and re-apply`,
+  );
+}
+
+/**
+ * One request from arrival to its last byte. It is the undici dispatch handler (legacy API, as
+ * undici 7 runs it without re-wrapping) and the front end's event sink, so a request allocates
+ * one object of ours, not a handful.
+ */
+class Exchange implements DownstreamEvents, DispatchHandler {
+  prev: Exchange | null = null;
+  next: Exchange | null = null;
+  private linked = false;
+  private phase = Phase.New;
+  private handle: QueueHandle<Exchange> | null = null;
+  private slot: EndpointSlot | null = null;
+  private release: Release | null = null;
+  private abortUpstream: ((err?: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  private headersSent = false;
+  private status = 0;
+  private readonly deadlineMs: number;
+  private responseStartDeadlineMs: number;
+  private lastActivityMs: number;
+  private upstreamHeaders: string[] | null = null;
+  private body: BodyStream | null = null;
+  /** undici asked for body bytes: from here on a retry could duplicate data, so none happens. */
+  private bodyPulled = false;
+  private early: Buffer[] | null = null;
+  private bodyEnded = false;
+  private bodyClosed = false;
+  private attempts = 0;
+  coldStart = false;
+
+  constructor(
+    private readonly core: GatewayCore,
+    private readonly rt: RevisionRuntime,
+    private readonly req: IncomingRequest,
+    private readonly ds: Downstream,
+    private readonly arrivalMs: number,
+  ) {
+    const s = rt.settings;
+    this.deadlineMs = arrivalMs + s.timeoutMs;
+    // Knative's timeout handler wraps the throttler: the queue wait counts toward response start.
+    this.responseStartDeadlineMs = s.responseStartTimeoutMs > 0 ? arrivalMs + s.responseStartTimeoutMs : 0;
+    this.lastActivityMs = arrivalMs;
+  }
+
+  enqueued(handle: QueueHandle<Exchange>): void {
+    this.phase = Phase.Queued;
+    this.handle = handle;
+  }
+
+  start(slot: EndpointSlot): void {
+    const core = this.core;
+    this.phase = Phase.Proxying;
+    this.handle = null;
+    this.slot = slot;
+    this.release = core.reserveSlot(slot);
+    this.attempts++;
+    this.lastActivityMs = core.coarseNowMs;
+    if (!this.linked) {
+      this.linked = true;
+      this.next = core.activeHead;
+      if (core.activeHead !== null) core.activeHead.prev = this;
+      core.activeHead = this;
+    }
+    const req = this.req;
+    this.upstreamHeaders ??= upstreamRequestHeaders(req.headers, {
+      clientIp: req.clientIp,
+      proto: 'http',
+      host: req.host,
+    });
+    let body: BodyStream | null = null;
+    if (req.hasBody && !this.bodyClosed) {
+      body = new BodyStream(() => {
+        this.pullBody();
+      });
+      this.body = body;
+    }
+    const pool = core.pools.get(slot.endpoint, this.rt.settings.containerConcurrency);
+    try {
+      dispatch(pool, req.method, req.path, this.upstreamHeaders, body, this);
+    } catch (err) {
+      this.upstreamFailed(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  // ---- undici legacy handler ----
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.phase === Phase.Done) {
+      // The client left while undici still held the request in its pool queue.
+      abort();
+      return;
+    }
+    this.abortUpstream = abort;
+    if (this.coldStart) {
+      this.coldStart = false;
+      this.core.metrics.observeColdStart((this.core.clock.nowMs() - this.arrivalMs) / 1000);
+    }
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[], resume: () => void): boolean {
+    if (this.phase === Phase.Done) return false;
+    // 1xx: 100-continue was answered by the front end; 103 Early Hints are not forwarded.
+    if (statusCode < 200) return true;
+    this.resumeUpstream = resume;
+    this.responseStartDeadlineMs = 0;
+    this.lastActivityMs = this.core.coarseNowMs;
+    this.status = statusCode;
+    this.headersSent = true;
+    // RFC 9110 §6.4.1: no content in responses to HEAD, and in 204 and 304.
+    const bodyless = statusCode === 204 || statusCode === 304 || this.req.method === 'HEAD';
+    this.ds.head(statusCode, scanResponseHeaders(headers), bodyless);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.phase === Phase.Done) return false;
+    this.lastActivityMs = this.core.coarseNowMs;
+    return this.ds.write(chunk);
+  }
+
+  onComplete(): void {
+    if (this.phase === Phase.Done) return;
+    this.abortUpstream = null;
+    this.ds.end();
+    this.finish();
+  }
+
+  onError(err: Error): void {
+    this.upstreamFailed(err);
+  }
+
+  private upstreamFailed(err: Error): void {
+    if (this.phase === Phase.Done) return;
+    this.abortUpstream = null;
+    const code = upstreamErrorCode(err) ?? 'KEDGE_UPSTREAM_RESET';
+    const slot = this.slot;
+    if (code === 'KEDGE_UPSTREAM_CONNECT' && this.attempts === 1 && !this.bodyPulled && !this.headersSent) {
+      // Nothing reached the replica: one retry on another one (never after a byte was sent).
+      this.releaseSlot();
+      const other = pickEndpoint(
+        this.rt.slots,
+        this.rt.settings.containerConcurrency,
+        this.core.random,
+        slot,
+      );
+      if (other !== null) {
+        this.core.logger.debug('retrying on another replica', {
+          revision: this.rt.key,
+          endpoint: slot?.id,
+          code: (err as { code?: string }).code,
+        });
+        this.start(other);
+        return;
+      }
+    }
+    const where = slot === null ? '' : ` ${slot.endpoint.host}:${slot.endpoint.port}`;
+    const errCode = (err as { code?: unknown }).code;
+    const why = typeof errCode === 'string' ? errCode : err.message;
+    if (!this.headersSent) {
+      this.fail(
+        new GatewayError(code, upstreamMessage(code, this.rt.key, where, why), undefined, { cause: err }),
+      );
+    } else {
+      this.core.metrics.error(code);
+      this.ds.cut();
+      this.finish();
+    }
+  }
+
+  // ---- front-end events ----
+
+  onClientAbort(): void {
+    if (this.phase === Phase.Done) return;
+    const abort = this.abortUpstream;
+    this.abortUpstream = null;
+    this.status = 0;
+    this.finish();
+    abort?.();
+  }
+
+  onWritable(): void {
+    if (this.phase !== Phase.Done) this.resumeUpstream?.();
+  }
+
+  onBodyChunk(chunk: Buffer, last: boolean): void {
+    if (this.phase === Phase.Done || this.bodyClosed) return;
+    this.lastActivityMs = this.core.coarseNowMs;
+    const body = this.body;
+    if (body === null || !this.bodyPulled) {
+      if (chunk.length > 0) (this.early ??= []).push(chunk);
+      if (last) this.bodyEnded = true;
+      else this.ds.pauseBody();
+      return;
+    }
+    if (chunk.length > 0 && !body.push(chunk) && !last) this.ds.pauseBody();
+    if (last) {
+      this.bodyEnded = true;
+      this.bodyClosed = true;
+      body.push(null);
+    }
+  }
+
+  private pullBody(): void {
+    const body = this.body;
+    if (this.phase === Phase.Done || body === null || this.bodyClosed) return;
+    this.bodyPulled = true;
+    const early = this.early;
+    if (early !== null) {
+      this.early = null;
+      for (const c of early) body.push(c);
+    }
+    if (this.bodyEnded) {
+      this.bodyClosed = true;
+      body.push(null);
+      return;
+    }
+    this.ds.resumeBody();
+  }
+
+  // ---- endings ----
+
+  checkTimers(nowMs: number): void {
+    const s = this.rt.settings;
+    if (nowMs >= this.deadlineMs)
+      this.timeout(`no complete response within timeoutSeconds=${s.timeoutMs / 1000}`);
+    else if (this.responseStartDeadlineMs > 0 && nowMs >= this.responseStartDeadlineMs)
+      this.timeout(`no response start within responseStartTimeoutSeconds=${s.responseStartTimeoutMs / 1000}`);
+    else if (s.idleTimeoutMs > 0 && nowMs - this.lastActivityMs >= s.idleTimeoutMs)
+      this.timeout(`no byte either way for idleTimeoutSeconds=${s.idleTimeoutMs / 1000}`);
+  }
+
+  private timeout(what: string): void {
+    const abort = this.abortUpstream;
+    this.abortUpstream = null;
+    if (!this.headersSent) {
+      this.fail(
+        new GatewayError(
+          'KEDGE_UPSTREAM_TIMEOUT',
+          `revision ${this.rt.key}: ${what}; make the handler answer sooner or raise the revision timeouts`,
+        ),
+      );
+    } else {
+      this.core.metrics.error('KEDGE_UPSTREAM_TIMEOUT');
+      this.ds.cut();
+      this.finish();
+    }
+    abort?.();
+  }
+
+  /** Answers with a gateway error (before any response byte) and ends the exchange. */
+  fail(err: GatewayError): void {
+    if (this.phase === Phase.Done) return;
+    const abort = this.abortUpstream;
+    this.abortUpstream = null;
+    this.core.metrics.error(err.code);
+    this.status = err.status;
+    this.headersSent = true;
+    sendError(this.ds, err);
+    this.finish();
+    abort?.();
+  }
+
+  cutAndFinish(): void {
+    if (this.phase === Phase.Done) return;
+    this.ds.cut();
+    this.finish();
+  }
+
+  private releaseSlot(): void {
+    const release = this.release;
+    if (release === null) return;
+    this.release = null;
+    this.slot = null;
+    release();
+  }
+
+  private finish(): void {
+    if (this.phase === Phase.Done) return;
+    this.phase = Phase.Done;
+    this.ds.events = null;
+    const core = this.core;
+    if (this.handle !== null) {
+      this.rt.queue.remove(this.handle);
+      this.handle = null;
+    }
+    if (this.linked) {
+      this.linked = false;
+      if (this.prev !== null) this.prev.next = this.next;
+      else core.activeHead = this.next;
+      if (this.next !== null) this.next.prev = this.prev;
+      this.prev = this.next = null;
+    }
+    this.early = null;
+    this.resumeUpstream = null;
+    const nowMs = core.clock.nowMs();
+    core.accountant.depart(this.rt.key, nowMs);
+    this.rt.counters.inc(this.status);
+    core.metrics.observeDuration((nowMs - this.arrivalMs) / 1000);
+    // Release last: it may start queued requests, which must see this one gone.
+    this.releaseSlot();
+  }
+}
+
+function upstreamMessage(code: GatewayErrorCode, key: RevisionKey, where: string, why: string): string {
+  switch (code) {
+    case 'KEDGE_UPSTREAM_CONNECT':
+      return `revision ${key}: replica${where} refused the connection (${why}); check that the container listens on $PORT`;
+    case 'KEDGE_UPSTREAM_TIMEOUT':
+      return `revision ${key}: replica${where} timed out (${why}); make the handler answer sooner or raise the revision timeouts`;
+    case 'KEDGE_BAD_REQUEST':
+      return `revision ${key}: the request cannot be forwarded (${why}); fix the request headers`;
+    case 'KEDGE_ROUTE_NOT_FOUND':
+    case 'KEDGE_QUEUE_FULL':
+    case 'KEDGE_NO_CAPACITY_TIMEOUT':
+    case 'KEDGE_REVISION_FAILED':
+    case 'KEDGE_NO_READY_REVISION':
+    case 'KEDGE_UPSTREAM_RESET':
+      return `revision ${key}: replica${where} closed the connection before the response was complete (${why}); check the revision logs (\`kedge logs\`)`;
+  }
+}

@@ -1,0 +1,154 @@
+// One catalogue of gateway errors (STYLE.md "Errors"): every failure the gateway answers itself has
+// a stable code, an HTTP status and a one-line body that names the thing and the fix. Both front
+// ends turn a GatewayError into a response through sendError(), and nowhere else.
+
+export type GatewayErrorCode =
+  | 'KEDGE_ROUTE_NOT_FOUND'
+  | 'KEDGE_QUEUE_FULL'
+  | 'KEDGE_NO_CAPACITY_TIMEOUT'
+  | 'KEDGE_REVISION_FAILED'
+  | 'KEDGE_NO_READY_REVISION'
+  | 'KEDGE_UPSTREAM_CONNECT'
+  | 'KEDGE_UPSTREAM_TIMEOUT'
+  | 'KEDGE_UPSTREAM_RESET'
+  | 'KEDGE_BAD_REQUEST';
+
+export type GatewayErrorStatus = 400 | 404 | 502 | 503 | 504;
+
+export interface GatewayErrorInfo {
+  readonly code: GatewayErrorCode;
+  readonly status: GatewayErrorStatus;
+  /** When the gateway answers with this code. */
+  readonly meaning: string;
+  /** What the operator or client should do about it. */
+  readonly fix: string;
+}
+
+/** The catalogue as data, so the README's error table can be checked against it. */
+export const GATEWAY_ERRORS: Readonly<Record<GatewayErrorCode, GatewayErrorInfo>> = Object.freeze({
+  KEDGE_ROUTE_NOT_FOUND: {
+    code: 'KEDGE_ROUTE_NOT_FOUND',
+    status: 404,
+    meaning: 'no route for the Host header',
+    fix: 'check the Host header against `kedge get services` (hosts are {name}.{namespace}.{domain})',
+  },
+  KEDGE_QUEUE_FULL: {
+    code: 'KEDGE_QUEUE_FULL',
+    status: 503,
+    meaning: 'the revision queue is at its limit (Knative activator breaker queue depth)',
+    fix: 'retry after the Retry-After delay, or raise maxScale / containerConcurrency',
+  },
+  KEDGE_NO_CAPACITY_TIMEOUT: {
+    code: 'KEDGE_NO_CAPACITY_TIMEOUT',
+    status: 504,
+    meaning: 'no replica had capacity before the queue timeout',
+    fix: 'check the revision logs for slow start-up, or raise kedge.dev/queue-timeout / maxScale',
+  },
+  KEDGE_REVISION_FAILED: {
+    code: 'KEDGE_REVISION_FAILED',
+    status: 503,
+    meaning: 'the revision cannot become ready',
+    fix: 'read the reason and the revision logs (`kedge logs`), fix the container and re-apply',
+  },
+  KEDGE_NO_READY_REVISION: {
+    code: 'KEDGE_NO_READY_REVISION',
+    status: 503,
+    meaning: 'the route has no revision to send traffic to',
+    fix: 'wait for the first revision to become ready, or check the service status',
+  },
+  KEDGE_UPSTREAM_CONNECT: {
+    code: 'KEDGE_UPSTREAM_CONNECT',
+    status: 502,
+    meaning: 'the replica refused the connection or did not accept it in time',
+    fix: 'check that the container listens on $PORT',
+  },
+  KEDGE_UPSTREAM_TIMEOUT: {
+    code: 'KEDGE_UPSTREAM_TIMEOUT',
+    status: 504,
+    meaning:
+      'the replica did not answer within timeoutSeconds / responseStartTimeoutSeconds / idleTimeoutSeconds',
+    fix: 'make the handler answer sooner, or raise the revision timeouts',
+  },
+  KEDGE_UPSTREAM_RESET: {
+    code: 'KEDGE_UPSTREAM_RESET',
+    status: 502,
+    meaning: 'the replica closed the connection before the response was complete',
+    fix: 'check the revision logs for crashes',
+  },
+  KEDGE_BAD_REQUEST: {
+    code: 'KEDGE_BAD_REQUEST',
+    status: 400,
+    meaning: 'the request cannot be routed (for example, no Host header)',
+    fix: 'send an HTTP/1.1 request with a Host header',
+  },
+});
+
+export class GatewayError extends Error {
+  readonly status: GatewayErrorStatus;
+  constructor(
+    readonly code: GatewayErrorCode,
+    message: string,
+    readonly retryAfterSeconds?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'GatewayError';
+    this.status = GATEWAY_ERRORS[code].status;
+  }
+}
+
+/** Where an error response goes; each front end implements it in a few lines. */
+export interface ErrorSink {
+  /** Writes a complete response; `headers` are lowercase name/value pairs, flat. */
+  respond(status: number, headers: readonly string[], body: string): void;
+}
+
+/** The response body: one line, status first (e.g. `503 revision default/hello-00001: queue full ...`). */
+export function errorBody(err: GatewayError): string {
+  return `${err.status} ${err.message}\n`;
+}
+
+/** Turns a GatewayError into a response: text/plain, one line, `x-kedge-error: <code>`. */
+export function sendError(sink: ErrorSink, err: GatewayError): void {
+  const headers =
+    err.retryAfterSeconds === undefined
+      ? ['content-type', 'text/plain; charset=utf-8', 'x-kedge-error', err.code]
+      : [
+          'content-type',
+          'text/plain; charset=utf-8',
+          'x-kedge-error',
+          err.code,
+          'retry-after',
+          String(err.retryAfterSeconds),
+        ];
+  sink.respond(err.status, headers, errorBody(err));
+}
+
+/**
+ * Maps an undici/socket error to the gateway's catalogue by `err.code` (never by message).
+ * Returns null for our own aborts (UND_ERR_ABORTED), which the aborting side answers.
+ */
+export function upstreamErrorCode(err: unknown): GatewayErrorCode | null {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : '';
+  switch (code) {
+    case 'UND_ERR_ABORTED':
+      return null;
+    case 'ECONNREFUSED':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ENOTFOUND':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+      return 'KEDGE_UPSTREAM_CONNECT';
+    case 'UND_ERR_INVALID_ARG':
+    case 'UND_ERR_NOT_SUPPORTED':
+      return 'KEDGE_BAD_REQUEST';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'KEDGE_UPSTREAM_TIMEOUT';
+    default:
+      // UND_ERR_SOCKET, ECONNRESET, EPIPE, content-length mismatches, parser errors: the replica broke the exchange.
+      return 'KEDGE_UPSTREAM_RESET';
+  }
+}

@@ -1,0 +1,149 @@
+// kedge's gateway: ingress + activator + queue-proxy in one process. This file wires options,
+// the front end, the coarse ticker, the 1 s stats report and metrics around GatewayCore.
+import type { Registry } from 'prom-client';
+import type { Endpoint, RevisionFailure } from '../controller/runtime.js';
+import type { RevisionKey, State } from '../controller/state.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/log.js';
+import type { StatsSink } from '../lib/stats.js';
+import { GatewayCore } from './core.js';
+import { startNode } from './front/node-http.js';
+import type { Frontend } from './front/node-http.js';
+import { startUws } from './front/uws.js';
+import { GatewayMetrics } from './metrics.js';
+
+export interface GatewayOptions {
+  /** '127.0.0.1' by default. */
+  host: string;
+  /** 0 = ephemeral (tests). */
+  port: number;
+  /**
+   * 'auto' (default): uWS, falling back to node:http if the binary cannot load. With 'auto', the
+   * env KEDGE_FRONTEND=uws|node forces one; an explicit 'uws' or 'node' wins over the env.
+   */
+  frontend?: 'auto' | 'uws' | 'node';
+  clock: Clock;
+  /** record() every 1 s per revision with activity; poke() synchronously on the first request for a revision with no ready endpoint. */
+  stats: StatsSink;
+  logger: Logger;
+  registry: Registry;
+  /** Stats source id (default: 'gateway-<pid>'). */
+  source?: string;
+  /** Per revision; default 10 000 (Knative activator's breaker queue depth). */
+  queueLimit?: number;
+  /** Injected for tests. */
+  random?: () => number;
+}
+
+/** Knative activator: breaker QueueDepth 10000 (pkg/activator/net/throttler.go). */
+export const DEFAULT_QUEUE_LIMIT = 10_000;
+/** Timer resolution for queue deadlines and request timeouts (one interval for all requests). */
+const TICK_MS = 100;
+/** Knative queue-proxy and activator report once per second. */
+const REPORT_MS = 1_000;
+
+export class Gateway {
+  readonly port: number;
+  readonly frontend: 'uws' | 'node';
+  private readonly ticker: NodeJS.Timeout;
+  private readonly reporter: NodeJS.Timeout;
+  private closed: Promise<void> | null = null;
+
+  private constructor(
+    private readonly core: GatewayCore,
+    private readonly front: Frontend,
+    private readonly logger: Logger,
+    clock: Clock,
+  ) {
+    this.port = front.port;
+    this.frontend = front.kind;
+    this.ticker = setInterval(() => {
+      core.tick(clock.nowMs());
+    }, TICK_MS);
+    this.ticker.unref();
+    this.reporter = setInterval(() => {
+      core.report(clock.nowMs());
+    }, REPORT_MS);
+    this.reporter.unref();
+  }
+
+  static async start(options: GatewayOptions): Promise<Gateway> {
+    const logger = options.logger.child({ component: 'gateway' });
+    let core: GatewayCore | null = null;
+    const metrics = new GatewayMetrics(options.registry, () => (core === null ? [] : core.load()));
+    core = new GatewayCore({
+      clock: options.clock,
+      stats: options.stats,
+      logger,
+      metrics,
+      source: options.source ?? `gateway-${process.pid}`,
+      queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
+      random: options.random ?? Math.random,
+    });
+    const host = options.host === '' ? '127.0.0.1' : options.host;
+    const front = await startFrontend(core, chooseFrontend(options.frontend), host, options.port, logger);
+    logger.info('gateway listening', { frontend: front.kind, host, port: front.port });
+    return new Gateway(core, front, logger, options.clock);
+  }
+
+  /** Rebuilds the route table off the hot path and swaps one reference; equal versions are skipped. */
+  applyState(state: State): void {
+    if (this.core.applyState(state)) this.logger.debug('state applied', { version: state.version });
+  }
+
+  /** Copy-on-write replace; queued requests for the revision proceed FIFO as capacity appears. */
+  setEndpoints(revision: RevisionKey, endpoints: readonly Endpoint[]): void {
+    this.core.setEndpoints(revision, endpoints);
+  }
+
+  /** Queued requests get 503 at once; new ones too while the revision has no endpoints. */
+  setRevisionFailure(revision: RevisionKey, failure: RevisionFailure | null): void {
+    this.core.setRevisionFailure(revision, failure);
+  }
+
+  /** Resolves when no request is in flight on that endpoint. */
+  waitForIdle(endpointId: string): Promise<void> {
+    return this.core.waitForIdle(endpointId);
+  }
+
+  revisionLoad(revision: RevisionKey): { inFlight: number; queued: number } {
+    return this.core.revisionLoad(revision);
+  }
+
+  /** Stops listening, cuts queued requests and closes upstream pools. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      clearInterval(this.ticker);
+      clearInterval(this.reporter);
+      this.core.shutdown();
+      await Promise.all([this.front.close(), this.core.pools.closeAll()]);
+      this.logger.info('gateway closed', { port: this.port });
+    })();
+    return this.closed;
+  }
+}
+
+function chooseFrontend(option: GatewayOptions['frontend']): 'auto' | 'uws' | 'node' {
+  if (option === 'uws' || option === 'node') return option;
+  const env = process.env['KEDGE_FRONTEND'];
+  return env === 'uws' || env === 'node' ? env : 'auto';
+}
+
+async function startFrontend(
+  core: GatewayCore,
+  choice: 'auto' | 'uws' | 'node',
+  host: string,
+  port: number,
+  logger: Logger,
+): Promise<Frontend> {
+  if (choice === 'node') return startNode(core, host, port);
+  if (choice === 'uws') return startUws(core, host, port);
+  try {
+    return await startUws(core, host, port);
+  } catch (err) {
+    logger.warn('uWebSockets.js unavailable, using the node:http front end', {
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return startNode(core, host, port);
+  }
+}

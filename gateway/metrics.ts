@@ -1,0 +1,141 @@
+// Gateway metrics on the caller's prom-client registry. Per request the hot path only increments
+// cached counter children and stores a duration in a preallocated batch; gauges are computed at
+// scrape time (DESIGN.md "Metrics").
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { RevisionKey } from '../controller/state.js';
+import type { GatewayErrorCode } from './errors.js';
+
+export interface RevisionLoadSample {
+  readonly key: RevisionKey;
+  readonly namespace: string;
+  readonly name: string;
+  readonly inFlight: number;
+  readonly queued: number;
+}
+
+/** Index by status / 100; 0 holds requests the client abandoned before a status was sent. */
+const CODE_CLASSES = ['aborted', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/** Per-revision counter children, resolved once (labels() hashes its arguments on every call). */
+export class RevisionCounters {
+  private readonly byClass: (Counter.Internal | undefined)[] = [];
+  constructor(
+    private readonly counter: Counter<'namespace' | 'revision' | 'code_class'>,
+    private readonly namespace: string,
+    private readonly revision: string,
+  ) {}
+  inc(status: number): void {
+    const i = status >= 100 && status < 600 ? Math.floor(status / 100) : 0;
+    let child = this.byClass[i];
+    if (child === undefined) {
+      child = this.counter.labels(this.namespace, this.revision, CODE_CLASSES[i] ?? 'aborted');
+      this.byClass[i] = child;
+    }
+    child.inc();
+  }
+}
+
+const DURATION_BATCH = 1024;
+
+export class GatewayMetrics {
+  readonly requests: Counter<'namespace' | 'revision' | 'code_class'>;
+  private readonly errors: Counter<'code'>;
+  private readonly errorChildren = new Map<GatewayErrorCode, Counter.Internal>();
+  private readonly duration: Histogram;
+  private readonly coldStarts: Counter<'namespace' | 'revision'>;
+  private readonly coldStartSeconds: Histogram;
+  // Durations wait here and reach the histogram in one loop at scrape time or when the batch fills.
+  private readonly pending = new Float64Array(DURATION_BATCH);
+  private pendingCount = 0;
+
+  constructor(registry: Registry, load: () => Iterable<RevisionLoadSample>) {
+    const registers = [registry];
+    this.requests = new Counter({
+      name: 'kedge_requests_total',
+      help: 'Requests answered by the gateway, by revision and status class',
+      labelNames: ['namespace', 'revision', 'code_class'] as const,
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'kedge_request_errors_total',
+      help: 'Requests the gateway answered with its own error, by KEDGE_* code',
+      labelNames: ['code'] as const,
+      registers,
+    });
+    const flush = (): void => {
+      this.flushDurations();
+    };
+    this.duration = new Histogram({
+      name: 'kedge_request_duration_seconds',
+      help: 'Time from request arrival to the end of the response, queue wait included',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+      collect: flush,
+    });
+    this.coldStarts = new Counter({
+      name: 'kedge_cold_starts_total',
+      help: 'Requests that found a revision at zero replicas and started a cold start',
+      labelNames: ['namespace', 'revision'] as const,
+      registers,
+    });
+    this.coldStartSeconds = new Histogram({
+      name: 'kedge_cold_start_seconds',
+      help: 'From arrival of the request that found a revision at zero to its first byte sent upstream',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    const inFlight = new Gauge({
+      name: 'kedge_revision_in_flight',
+      help: 'Requests proxied to a replica right now, per revision',
+      labelNames: ['namespace', 'revision'] as const,
+      registers,
+      collect: () => {
+        inFlight.reset();
+        for (const s of load()) inFlight.labels(s.namespace, s.name).set(s.inFlight);
+      },
+    });
+    const queueDepth = new Gauge({
+      name: 'kedge_revision_queue_depth',
+      help: 'Requests waiting for capacity in the activator queue, per revision',
+      labelNames: ['namespace', 'revision'] as const,
+      registers,
+      collect: () => {
+        queueDepth.reset();
+        for (const s of load()) queueDepth.labels(s.namespace, s.name).set(s.queued);
+      },
+    });
+  }
+
+  forRevision(namespace: string, name: string): RevisionCounters {
+    return new RevisionCounters(this.requests, namespace, name);
+  }
+
+  error(code: GatewayErrorCode): void {
+    let child = this.errorChildren.get(code);
+    if (child === undefined) {
+      child = this.errors.labels(code);
+      this.errorChildren.set(code, child);
+    }
+    child.inc();
+  }
+
+  observeDuration(seconds: number): void {
+    this.pending[this.pendingCount++] = seconds;
+    if (this.pendingCount === DURATION_BATCH) this.flushDurations();
+  }
+
+  coldStart(namespace: string, name: string): void {
+    this.coldStarts.labels(namespace, name).inc();
+  }
+
+  observeColdStart(seconds: number): void {
+    this.coldStartSeconds.observe(seconds);
+  }
+
+  private flushDurations(): void {
+    const n = this.pendingCount;
+    this.pendingCount = 0;
+    for (let i = 0; i < n; i++) this.duration.observe(this.pending[i] ?? 0);
+  }
+}
