@@ -16,6 +16,7 @@ const PURE_CORE_FILES = [
   'controller/reconcile.ts',
   'controller/state.ts',
   'controller/api/*.ts',
+  'lib/go-duration.ts',
 ];
 
 export default tseslint.config(

@@ -4,7 +4,7 @@
 // pkg/apis/autoscaling/annotation_validation.go, register.go; reference §1.2-1.3).
 // Pure: no I/O. Times are milliseconds, percentages become fractions once, here.
 import type { RevisionSpec } from '../controller/state.js';
-import { formatGoDuration, parseGoDuration } from './duration.js';
+import { formatGoDuration, parseGoDuration } from '../lib/go-duration.js';
 
 export type ScalingMetric = 'concurrency' | 'rps';
 export type AggregationAlgorithm = 'linear' | 'weighted-exponential';

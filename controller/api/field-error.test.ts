@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { parseGoDurationMs } from './duration.js';
+import { parseGoDurationMs } from '../../lib/go-duration.js';
 import { FieldError, disallowedFields, invalidKeyName, missingField, outOfBounds } from './field-error.js';
 import { childName, md5Hex } from './names.js';
 

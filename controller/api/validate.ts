@@ -9,7 +9,7 @@ import {
   isAutoscalingAnnotation,
   validateRevisionAnnotations,
 } from './autoscaling.js';
-import { parseGoDurationMs } from './duration.js';
+import { parseGoDurationMs } from '../../lib/go-duration.js';
 import {
   CURRENT_FIELD,
   FieldError,

@@ -1,7 +1,7 @@
 // The `config-gc` ConfigMap, parsed now for the revision GC a later issue adds. Keys and defaults
 // are Knative's (pkg/gc/config.go; config/core/configmaps/gc.yaml): durations in Go syntax or
 // "disabled", counts as integers, max "disabled" too.
-import { parseGoDurationMs } from '../api/duration.js';
+import { parseGoDurationMs } from '../../lib/go-duration.js';
 import { type ConfigProblem, type ParsedConfig, parseGoInt } from './problem.js';
 
 export interface GcConfig {

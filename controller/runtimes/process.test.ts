@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../lib/log.js';
 import type { DrainEndpoint, Endpoint, RevisionRuntimeStatus, RuntimeListener } from '../runtime.js';
 import type { RevisionSpec } from '../state.js';
-import { killAllNow, parseGoDurationMs, ProcessRuntime, type ProcessRuntimeOptions } from './process.js';
+import { killAllNow, ProcessRuntime, type ProcessRuntimeOptions } from './process.js';
 
 // The fixture is compiled next to this test (dist/controller/runtimes/fixtures/echo-env.js).
 const FIXTURE = fileURLToPath(new URL('./fixtures/echo-env.js', import.meta.url));
@@ -448,22 +448,6 @@ void test('killAllNow() kills every group synchronously', async (t) => {
   killAllNow();
   await waitGone([body.pid, body.grandchild ?? body.pid]);
 });
-
-const durations: readonly { text: string; want: number | null }[] = [
-  { text: '600s', want: 600_000 },
-  { text: '10m', want: 600_000 },
-  { text: '1m30s', want: 90_000 },
-  { text: '250ms', want: 250 },
-  { text: '1.5h', want: 5_400_000 },
-  { text: '600', want: null },
-  { text: 'soon', want: null },
-  { text: '0s', want: null },
-];
-for (const c of durations) {
-  void test(`parseGoDurationMs(${JSON.stringify(c.text)}) = ${String(c.want)}`, () => {
-    assert.equal(parseGoDurationMs(c.text), c.want);
-  });
-}
 
 void test('ensure() with a fixed spec retries a revision that failed before it was ever ready', async (t) => {
   const { runtime, rec } = setup(t);

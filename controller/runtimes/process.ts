@@ -20,6 +20,7 @@ import { connect, createServer } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseGoDurationMs } from '../../lib/go-duration.js';
 import type { Logger } from '../../lib/log.js';
 import type {
   DrainEndpoint,
@@ -822,28 +823,6 @@ function freePort(host: string): Promise<number> {
 function progressDeadlineMs(spec: RevisionSpec, optionMs: number | undefined): number {
   const raw = spec.annotations[PROGRESS_DEADLINE_ANNOTATION];
   const parsed = raw === undefined ? null : parseGoDurationMs(raw);
-  return parsed ?? optionMs ?? DEFAULT_PROGRESS_DEADLINE_MS;
-}
-
-const GO_DURATION_UNIT_MS: Readonly<Record<string, number>> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Parses a Go time.Duration string (units ms, s, m, h); null when it is not one. */
-export function parseGoDurationMs(text: string): number | null {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
-  let total = 0;
-  let matched = false;
-  while (re.lastIndex < text.length) {
-    const m = re.exec(text);
-    if (m === null) return null;
-    const unit = GO_DURATION_UNIT_MS[m[2] ?? ''];
-    if (unit === undefined) return null;
-    total += Number(m[1]) * unit;
-    matched = true;
-  }
-  return matched && total > 0 ? total : null;
+  // Knative rejects a non-positive deadline at validation; here it only falls back.
+  return parsed !== null && parsed > 0 ? parsed : (optionMs ?? DEFAULT_PROGRESS_DEADLINE_MS);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatGoDuration, parseGoDuration } from './duration.js';
+import { formatGoDuration, parseGoDuration } from './go-duration.js';
 
 // Go time.ParseDuration facts.
 const parses: readonly (readonly [string, number | undefined])[] = [

@@ -45,6 +45,11 @@ export function parseGoDuration(text: string): number | undefined {
   return (sign * totalNs) / 1e6;
 }
 
+/** The same as parseGoDuration, with null for "not a duration" (the controller's convention). */
+export function parseGoDurationMs(text: string): number | null {
+  return parseGoDuration(text) ?? null;
+}
+
 function trimFraction(integer: number, fractionDigits: string): string {
   const trimmed = fractionDigits.replace(/0+$/, '');
   return trimmed === '' ? String(integer) : `${integer}.${trimmed}`;
