@@ -98,16 +98,16 @@ test('50 clients at target 10 scale the revision to 8 replicas, and idle brings 
 
   const samples: { atMs: number; rev: RevisionView }[] = [];
   const started = Date.now();
-  let sampling = true;
+  const sampling = { on: true };
   const sampler = (async () => {
-    while (sampling) {
+    while (sampling.on) {
       const rev = await slowRevision();
       if (rev) samples.push({ atMs: Date.now() - started, rev });
       await new Promise((r) => setTimeout(r, 250));
     }
   })();
   await Promise.all(Array.from({ length: CLIENTS }, client));
-  sampling = false;
+  sampling.on = false;
   await sampler;
   await agent.close();
 
