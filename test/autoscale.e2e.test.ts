@@ -77,7 +77,11 @@ async function slowRevision(): Promise<RevisionView | undefined> {
 }
 
 test('50 clients at target 10 scale the revision to 8 replicas, and idle brings it back to 0', async () => {
-  await waitFor('the first replica', async () => ((await slowRevision())?.readyReplicas === 1 ? true : undefined), 15_000);
+  await waitFor(
+    'the first replica',
+    async () => ((await slowRevision())?.readyReplicas === 1 ? true : undefined),
+    15_000,
+  );
 
   const agent = new Agent({ connections: CLIENTS });
   const deadline = Date.now() + LOAD_MS;
@@ -116,7 +120,10 @@ test('50 clients at target 10 scale the revision to 8 replicas, and idle brings 
   const firstPanic = samples.find((s) => s.rev.panic);
   assert.ok(firstPanic, 'the KPA entered panic mode');
   const reached = samples.find((s) => s.rev.desiredReplicas >= 8);
-  assert.ok(reached, `desired replicas reached 8; samples: ${samples.map((s) => s.rev.desiredReplicas).join(',')}`);
+  assert.ok(
+    reached,
+    `desired replicas reached 8; samples: ${samples.map((s) => s.rev.desiredReplicas).join(',')}`,
+  );
   // Two 2 s ticks after panic, plus the sampling period.
   assert.ok(
     reached.atMs - firstPanic.atMs <= 4_500,
