@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `kedge` command. Each subcommand lives in its own module and is loaded on demand, so
 // `kedge get` does not pay for the gateway's dependencies at start-up.
-import { UsageError } from './usage.js';
+import { CliError, UsageError } from './usage.js';
 
 const USAGE = `kedge: a lightweight, Knative-Serving-compatible serverless platform
 
@@ -9,6 +9,15 @@ Usage:
   kedge up [-f DIR] [--port 8080] [--admin-port 9090] [--listen 127.0.0.1] [--state-dir DIR]
       Run controller, gateway, autoscaler and local revisions in one process, serving the
       Knative Service YAML files under DIR (default: current folder).
+  kedge get services|revisions|routes [NAME] [-n NS | -A] [-o wide|json]
+      List what a running 'kedge up' serves, like kubectl (aliases: ksvc, rev, rt).
+  kedge describe service|revision NAME [-n NS]
+      URL, conditions, traffic with percents and tag URLs, revisions with replicas.
+  kedge logs NAME [-f] [--tail N] [-n NS]
+      A Service's or a revision's output, with time and replica; -f follows.
+
+get, describe and logs talk to the admin API of 'kedge up': --admin URL, or $KEDGE_ADMIN
+(default: http://127.0.0.1:9090).
 
 Run 'kedge <command> --help' for a command's options.
 `;
@@ -19,6 +28,18 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'up': {
       const { runUp } = await import('./up.js');
       return runUp(rest);
+    }
+    case 'get': {
+      const { runGet } = await import('./get.js');
+      return runGet(rest);
+    }
+    case 'describe': {
+      const { runDescribe } = await import('./get.js');
+      return runDescribe(rest);
+    }
+    case 'logs': {
+      const { runLogs } = await import('./logs.js');
+      return runLogs(rest);
     }
     case undefined:
     case 'help':
@@ -36,6 +57,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
+    if (err instanceof CliError) {
+      process.stderr.write(`kedge: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`kedge: ${err.message}\n`);
       process.exitCode = 2;

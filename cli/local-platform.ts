@@ -2,8 +2,13 @@
 // one process, talking through in-memory interfaces (DESIGN.md "Processes").
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Autoscaler } from '../autoscaler/autoscaler.js';
-import { reconcile, type ReconcileOutput } from '../controller/reconcile.js';
-import type { RevisionRuntimeStatus } from '../controller/runtime.js';
+import {
+  previousFromHistory,
+  reconcile,
+  type ReconcileOutput,
+  type ReconcilePrevious,
+} from '../controller/reconcile.js';
+import type { LogLine, RevisionRuntimeStatus } from '../controller/runtime.js';
 import { ProcessRuntime } from '../controller/runtimes/process.js';
 import { FileSource, type SourceSnapshot } from '../controller/sources/file.js';
 import type { RevisionKey, State } from '../controller/state.js';
@@ -12,6 +17,14 @@ import { AdminServer } from '../lib/admin-server.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import { registerAdminApi } from './admin-api.js';
+import { LogBus } from './log-bus.js';
+import { StateDir } from './state-dir.js';
+
+/**
+ * Reconcile at least this often with no event, so that time-based revision GC (retain-since-*)
+ * happens on an idle platform too.
+ */
+const PERIODIC_RECONCILE_MS = 30_000;
 
 export interface LocalPlatformOptions {
   readonly dir: string;
@@ -19,6 +32,8 @@ export interface LocalPlatformOptions {
   readonly port: number;
   readonly adminHost: string;
   readonly adminPort: number;
+  /** The state folder (revision history); default `<dir>/.kedge`. */
+  readonly stateDir: string;
   readonly logger: Logger;
   readonly clock?: Clock;
   /** Called after every reconcile that changed what users see (services, URLs, readiness). */
@@ -27,6 +42,11 @@ export interface LocalPlatformOptions {
 
 export class LocalPlatform {
   private last: ReconcileOutput | null = null;
+  /** Before the first reconcile: the persisted history; then the last output. */
+  private previous: ReconcilePrevious | null = null;
+  private periodic: NodeJS.Timeout | null = null;
+  /** Every replica's output, numbered, for `kedge logs [-f]`. */
+  readonly logs = new LogBus();
   private snapshot: SourceSnapshot = { objects: [], errors: [] };
   private readonly runtimeStatus = new Map<RevisionKey, RevisionRuntimeStatus>();
   private reconcileScheduled = false;
@@ -40,11 +60,20 @@ export class LocalPlatform {
     readonly runtime: ProcessRuntime,
     private readonly source: FileSource,
     readonly admin: AdminServer,
+    private readonly stateDir: StateDir,
   ) {}
 
   static async start(options: LocalPlatformOptions): Promise<LocalPlatform> {
     const { logger } = options;
     const clock = options.clock ?? systemClock;
+    // Read the history first: a damaged state folder stops kedge before anything listens.
+    const stateDir = new StateDir(options.stateDir);
+    const history = stateDir.loadHistory();
+    if (history.services.length > 0) {
+      logger.info(
+        `restored the revision history of ${history.services.length} service(s) from ${stateDir.historyPath}`,
+      );
+    }
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'kedge_process_' });
 
@@ -58,6 +87,7 @@ export class LocalPlatform {
       },
       // Scale-down drains through the gateway: it alone knows what is in flight on a replica.
       drain: (endpoint) => late.gateway?.waitForIdle(endpoint.id) ?? Promise.resolve(),
+      onLog: (line) => late.platform?.onLog(line),
     });
     const autoscaler = new Autoscaler({
       clock,
@@ -84,7 +114,17 @@ export class LocalPlatform {
       registry,
       ready: () => late.platform !== undefined && late.platform.last !== null,
     });
-    const platform = new LocalPlatform(options, registry, gateway, autoscaler, runtime, source, admin);
+    const platform = new LocalPlatform(
+      options,
+      registry,
+      gateway,
+      autoscaler,
+      runtime,
+      source,
+      admin,
+      stateDir,
+    );
+    platform.previous = previousFromHistory(history);
     late.platform = platform;
     registerAdminApi(admin, platform);
     platform.snapshot = await source.start((snapshot) => {
@@ -93,6 +133,10 @@ export class LocalPlatform {
     });
     platform.reconcileNow();
     autoscaler.start();
+    platform.periodic = setInterval(() => {
+      platform.scheduleReconcile();
+    }, PERIODIC_RECONCILE_MS);
+    platform.periodic.unref();
     return platform;
   }
 
@@ -109,6 +153,8 @@ export class LocalPlatform {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.periodic !== null) clearInterval(this.periodic);
+    this.logs.close();
     this.source.stop();
     this.autoscaler.stop();
     await this.gateway.close();
@@ -119,6 +165,11 @@ export class LocalPlatform {
   /** Last resort from process 'exit': no orphan survives kedge. */
   killAllNow(): void {
     this.runtime.killAllNow();
+  }
+
+  private onLog(line: LogLine): void {
+    const revision = this.last?.state.revisions.find((r) => r.key === line.revision);
+    this.logs.push(line, revision?.service ?? '');
   }
 
   private onRuntimeStatus(status: RevisionRuntimeStatus): void {
@@ -154,11 +205,20 @@ export class LocalPlatform {
       objects: this.snapshot.objects,
       loadErrors: this.snapshot.errors,
       runtime: this.runtimeStatus,
-      previous,
+      previous: this.previous,
       nowIso: new Date().toISOString(),
       mode: 'local',
     });
+    // Persist before anything acts on the result: a revision name is on disk before it runs,
+    // so a crash can never hand the same name to a different template.
+    try {
+      this.stateDir.saveHistory(output.history);
+    } catch (err) {
+      logger.error(`cannot write the revision history to ${this.stateDir.historyPath}: ${String(err)}`);
+    }
     this.last = output;
+    this.previous = output;
+    for (const key of output.collected) logger.info(`revision ${key} garbage-collected (config-gc)`);
     for (const problem of output.problems) {
       const key = `${problem.origin}\u0000${problem.message}`;
       if (!this.reportedProblems.has(key)) logger.warn(`${problem.origin}: ${problem.message}`);

@@ -1,11 +1,12 @@
 // `kedge up`: the whole platform in one process, serving a folder of Knative YAML.
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, type LogLevel } from '../lib/log.js';
 import { LocalPlatform } from './local-platform.js';
 import { formatServiceTable } from './service-table.js';
-import { UsageError, parsePort } from './usage.js';
+import { STATE_DIR_NAME, StateDirError } from './state-dir.js';
+import { CliError, UsageError, parsePort } from './usage.js';
 
 const HELP = `Usage: kedge up [options]
 
@@ -16,6 +17,7 @@ Options:
       --port N           gateway traffic port (default: 8080; 0 picks a free one)
       --listen ADDR      gateway address (default: 127.0.0.1; 0.0.0.0 exposes it)
       --admin-port N     admin port: health, metrics, JSON API (default: 9090; 0 picks a free one)
+      --state-dir DIR    where the revision history is kept across restarts (default: DIR/.kedge)
       --log-level LEVEL  debug, info, warn or error (default: info)
       --log-format FMT   text or json (default: text)
   -h, --help             this text
@@ -29,6 +31,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       port: { type: 'string', default: '8080' },
       listen: { type: 'string', default: '127.0.0.1' },
       'admin-port': { type: 'string', default: '9090' },
+      'state-dir': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'log-format': { type: 'string', default: 'text' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -59,13 +62,14 @@ export async function runUp(argv: readonly string[]): Promise<number> {
   });
 
   let lastTable = '';
-  const platform = await LocalPlatform.start({
+  const starting = LocalPlatform.start({
     dir,
     listen: values.listen,
     port: parsePort('port', values.port),
     // The admin API has no authentication: in local mode it never leaves the loopback interface.
     adminHost: '127.0.0.1',
     adminPort: parsePort('admin-port', values['admin-port']),
+    stateDir: values['state-dir'] === undefined ? join(dir, STATE_DIR_NAME) : resolve(values['state-dir']),
     logger,
     onReconciled: (output, running) => {
       const table = formatServiceTable(output.services, values.listen, running.gateway.port);
@@ -75,11 +79,16 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       }
     },
   });
+  const platform = await starting.catch((err: unknown) => {
+    // A damaged state folder is the user's to resolve: one clear line, no stack.
+    if (err instanceof StateDirError) throw new CliError(err.message, { cause: err });
+    throw err;
+  });
   logger.info(
     `gateway listening on http://${values.listen}:${platform.gateway.port} (${platform.gateway.frontend} front end)`,
   );
   logger.info(
-    `admin listening on http://127.0.0.1:${platform.admin.port} (/metrics, /api/v1/services, /api/v1/revisions)`,
+    `admin listening on http://127.0.0.1:${platform.admin.port} (/metrics, /api/v1/services, /api/v1/revisions, /api/v1/routes, /api/v1/logs)`,
   );
   logger.info(`watching ${dir} for Service and ConfigMap YAML`);
 

@@ -14,3 +14,11 @@ export function parsePort(name: string, value: string): number {
   }
   return n;
 }
+
+/** A failure explained in one line (kedge not running, a damaged state file): no stack, exit code 1. */
+export class CliError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CliError';
+  }
+}

@@ -3,10 +3,13 @@ import { test } from 'node:test';
 import {
   type ReconcileInput,
   type ReconcileOutput,
+  type ReconcilePrevious,
   type ServiceStatus,
   type SourceObject,
+  previousFromHistory,
   reconcile,
 } from './reconcile.js';
+import { HistoryDecodeError, decodeHistory, encodeHistory } from './revision-history.js';
 import type { RevisionRuntimeStatus } from './runtime.js';
 import type { Route, State } from './state.js';
 
@@ -90,7 +93,7 @@ const failed = (name: string): [string, RevisionRuntimeStatus] => [
 
 function run(
   objects: readonly SourceObject[],
-  previous: ReconcileOutput | null = null,
+  previous: ReconcilePrevious | null = null,
   runtime: Runtime = new Map(),
   extra: Partial<ReconcileInput> = {},
 ): ReconcileOutput {
@@ -497,4 +500,115 @@ test('a host already served by one Service is not taken by a newcomer', () => {
   );
   assert.equal(route(out.state, 'x-a-b.default.example.com')?.service, 'x-a-b');
   assert.equal(cond(svcStatus(out, 'a-b'), 'RoutesReady')[1], 'HostConflict');
+});
+
+// ---- persisted history, readiness across restarts, revision GC ----
+
+test('a restart from the encoded history keeps names, generations and the ready revision', () => {
+  const v1 = run([svc()], null, new Map([ready('hello-00001')]));
+  const v2 = run(
+    [svc({ image: 'ghcr.io/acme/hello:2' })],
+    v1,
+    new Map([ready('hello-00001'), ready('hello-00002')]),
+  );
+  const restored = previousFromHistory(decodeHistory(encodeHistory(v2.history)));
+  // Nothing runs yet after the restart; the revision that was ready keeps the traffic.
+  const after = run([svc({ image: 'ghcr.io/acme/hello:2' })], restored);
+  assert.deepEqual(names(after), ['hello-00001', 'hello-00002']);
+  assert.deepEqual(splitsOf(after.state, 'hello.default.example.com'), [['default/hello-00002', 100]]);
+  assert.equal(svcStatus(after).latestReadyRevisionName, 'hello-00002');
+  assert.equal(svcStatus(after).observedGeneration, 2);
+  assert.equal(after.revisions[1]?.conditions[0]?.status, 'True');
+  const next = run([svc({ image: 'ghcr.io/acme/hello:3' })], after);
+  assert.deepEqual(names(next), ['hello-00001', 'hello-00002', 'hello-00003']);
+  assert.equal(svcStatus(next).observedGeneration, 3);
+});
+
+test('a restored revision that fails on restart loses the traffic to an older ready one', () => {
+  const v1 = run([svc()], null, new Map([ready('hello-00001')]));
+  const v2 = run(
+    [svc({ image: 'ghcr.io/acme/hello:2' })],
+    v1,
+    new Map([ready('hello-00001'), ready('hello-00002')]),
+  );
+  const restored = previousFromHistory(decodeHistory(encodeHistory(v2.history)));
+  const out = run([svc({ image: 'ghcr.io/acme/hello:2' })], restored, new Map([failed('hello-00002')]));
+  assert.deepEqual(splitsOf(out.state, 'hello.default.example.com'), [['default/hello-00001', 100]]);
+});
+
+test('decodeHistory refuses what it cannot trust', () => {
+  assert.throws(() => decodeHistory('{'), HistoryDecodeError);
+  assert.throws(() => decodeHistory('{"formatVersion":99,"services":[]}'), /formatVersion 99/);
+  assert.throws(
+    () => decodeHistory('{"formatVersion":1,"services":[{"name":"x"}]}'),
+    /services\[0\]\.revisions: expected an array/,
+  );
+});
+
+const gcCount = (max: string): SourceObject =>
+  configMap('config-gc', {
+    'retain-since-create-time': 'disabled',
+    'retain-since-last-active-time': 'disabled',
+    'min-non-active-revisions': '0',
+    'max-non-active-revisions': max,
+  });
+
+test('GC with max-non-active-revisions 1 collects the oldest reserve revision, never a routed one', () => {
+  const image = (n: number): string => `ghcr.io/acme/hello:${n}`;
+  const allReady = new Map([
+    ready('hello-00001'),
+    ready('hello-00002'),
+    ready('hello-00003'),
+    ready('hello-00004'),
+  ]);
+  const pinV1 = [
+    { latestRevision: true, percent: 100 },
+    { tag: 'old', revisionName: 'hello-00001', percent: 0 },
+  ];
+  let out = run([gcCount('1'), svc({ image: image(1) })], null, allReady, {
+    nowIso: '2024-01-01T00:00:01.000Z',
+  });
+  out = run([gcCount('1'), svc({ image: image(2), traffic: pinV1 })], out, allReady, {
+    nowIso: '2024-01-01T00:00:02.000Z',
+  });
+  out = run([gcCount('1'), svc({ image: image(3), traffic: pinV1 })], out, allReady, {
+    nowIso: '2024-01-01T00:00:03.000Z',
+  });
+  assert.deepEqual(out.collected, []);
+  out = run([gcCount('1'), svc({ image: image(4), traffic: pinV1 })], out, allReady, {
+    nowIso: '2024-01-01T00:00:04.000Z',
+  });
+  // 00001 is pinned by its tag, 00004 serves; of the reserve 00002 and 00003, the older goes.
+  assert.deepEqual(out.collected, ['default/hello-00002']);
+  assert.deepEqual(names(out), ['hello-00001', 'hello-00003', 'hello-00004']);
+  const h = out.history.services[0];
+  assert.deepEqual(h?.deletedRevisions, [{ name: 'hello-00002', deletedAt: '2024-01-01T00:00:04.000Z' }]);
+  // Rolling back to a collected revision is refused; the last good spec keeps serving.
+  const back = run(
+    [gcCount('1'), svc({ traffic: [{ revisionName: 'hello-00002', percent: 100 }] })],
+    out,
+    allReady,
+  );
+  assert.equal(cond(svcStatus(back), 'Ready')[1], 'RevisionMissing');
+  assert.deepEqual(splitsOf(back.state, 'hello.default.example.com'), [['default/hello-00004', 100]]);
+});
+
+test('GC never reuses a collected BYO name', () => {
+  const allReady = new Map([ready('hello-a'), ready('hello-b'), ready('hello-c')]);
+  let out = run([gcCount('0'), svc({ templateName: 'hello-a' })], null, allReady);
+  out = run([gcCount('0'), svc({ templateName: 'hello-b', image: 'x:2' })], out, allReady);
+  out = run([gcCount('0'), svc({ templateName: 'hello-c', image: 'x:3' })], out, allReady);
+  assert.deepEqual(names(out), ['hello-c']);
+  const again = run([gcCount('0'), svc({ templateName: 'hello-a', image: 'x:4' })], out, allReady);
+  assert.equal(cond(svcStatus(again), 'Ready')[1], 'RevisionNameTaken');
+  assert.match(cond(svcStatus(again), 'Ready')[2], /garbage-collected/);
+});
+
+test('GC keeps revisions annotated serving.knative.dev/no-gc', () => {
+  const allReady = new Map([ready('hello-00001'), ready('hello-00002'), ready('hello-00003')]);
+  const keep = { 'serving.knative.dev/no-gc': 'true' };
+  let out = run([gcCount('0'), svc({ templateAnnotations: keep })], null, allReady);
+  out = run([gcCount('0'), svc({ image: 'x:2' })], out, allReady);
+  out = run([gcCount('0'), svc({ image: 'x:3' })], out, allReady);
+  assert.deepEqual(names(out), ['hello-00001', 'hello-00003']);
 });

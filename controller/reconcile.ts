@@ -31,6 +31,7 @@ import {
 } from './config/domain.js';
 import { DEFAULT_GC, type GcConfig, parseGcConfig } from './config/gc.js';
 import type { ConfigProblem, ParsedConfig } from './config/problem.js';
+import { NO_GC_ANNOTATION, type RoutingState, revisionsToCollect } from './gc.js';
 import { resolvePosix } from './posix-path.js';
 import {
   EMPTY_HISTORY,
@@ -73,12 +74,28 @@ export interface LoadError {
 
 export type ReconcileMode = 'local' | 'cluster';
 
+/**
+ * What a reconcile continues from: the last output, or after a restart the persisted history with
+ * an empty State (see previousFromHistory).
+ */
+export interface ReconcilePrevious {
+  readonly state: State;
+  readonly history: RevisionHistory;
+  /** null: no config was accepted yet, so a rejected ConfigMap falls back to the defaults. */
+  readonly configs: EffectiveConfigs | null;
+}
+
+/** Continues from a persisted history: names, generations and last good specs carry on. */
+export function previousFromHistory(history: RevisionHistory): ReconcilePrevious {
+  return { state: EMPTY_STATE, history, configs: null };
+}
+
 export interface ReconcileInput {
   readonly objects: readonly SourceObject[];
   readonly loadErrors: readonly LoadError[];
   readonly runtime: ReadonlyMap<RevisionKey, RevisionRuntimeStatus>;
-  readonly previous: ReconcileOutput | null;
-  /** Wall-clock time, RFC 3339; stamps new revisions (status and GC only). */
+  readonly previous: ReconcilePrevious | null;
+  /** Wall-clock time, RFC 3339; stamps new revisions and drives revision GC (never timing). */
   readonly nowIso: string;
   /** local adds `{name}.{namespace}.localhost` hosts and resolves workingDir to an absolute path. */
   readonly mode: ReconcileMode;
@@ -163,6 +180,8 @@ export interface ReconcileOutput {
   /** Same order as state.revisions. */
   readonly revisions: readonly RevisionStatus[];
   readonly history: RevisionHistory;
+  /** Revisions garbage collection deleted in this run (gone from state and history.revisions). */
+  readonly collected: readonly RevisionKey[];
   /** For the log: invalid objects, ignored kinds, duplicates, config problems. */
   readonly problems: readonly ReconcileProblem[];
   readonly configs: EffectiveConfigs;
@@ -349,6 +368,12 @@ function applyService(
     const byo = service.spec.template.metadata.name;
     const name = byo !== '' ? byo : generatedRevisionName(service.metadata.name, configurationGeneration);
     const existing = revisions.find((r) => r.spec.name === name);
+    if (existing === undefined && prev?.deletedRevisions.some((d) => d.name === name) === true) {
+      return reject(
+        'RevisionNameTaken',
+        `Revision ${JSON.stringify(name)} was garbage-collected and its name is not reused; give spec.template.metadata.name a new value.`,
+      );
+    }
     if (existing !== undefined && existing.templateKey !== templateKey) {
       return reject(
         'RevisionNameTaken',
@@ -363,7 +388,10 @@ function applyService(
     }
     if (existing === undefined) {
       const spec = buildRevisionSpec(candidate, name, configurationGeneration, defaults, mode, nowIso);
-      revisions = [...revisions, { spec, templateKey }];
+      revisions = [
+        ...revisions,
+        { spec, templateKey, everReady: false, routingState: 'pending', routingStateModified: '' },
+      ];
     }
     latestCreated = name;
   }
@@ -388,6 +416,7 @@ function applyService(
       latestCreatedRevisionName: latestCreated,
       latestReadyRevisionName: prev?.latestReadyRevisionName ?? '',
       revisions,
+      deletedRevisions: prev?.deletedRevisions ?? [],
       lastGood: { service, origin: candidate.origin, baseDir: candidate.baseDir },
     },
   };
@@ -397,11 +426,19 @@ function applyService(
 
 type Readiness = 'ready' | 'failed' | 'pending';
 
-function readinessOf(runtime: ReadonlyMap<RevisionKey, RevisionRuntimeStatus>, key: RevisionKey): Readiness {
+/**
+ * A revision that was ready once stays ready (Knative: Ready survives scale to zero), also across
+ * a restart of kedge, where the runtime has not started it yet: until it fails, it cold-starts on
+ * demand like any revision at zero.
+ */
+function readinessOf(
+  runtime: ReadonlyMap<RevisionKey, RevisionRuntimeStatus>,
+  key: RevisionKey,
+  recordedReady: boolean,
+): Readiness {
   const s = runtime.get(key);
-  if (s === undefined) return 'pending';
-  if (s.failure !== null) return 'failed';
-  return s.everReady ? 'ready' : 'pending';
+  if (s !== undefined && s.failure !== null) return 'failed';
+  return s?.everReady === true || recordedReady ? 'ready' : 'pending';
 }
 
 interface ResolvedTarget {
@@ -429,7 +466,9 @@ function routeService(
   runtime: ReadonlyMap<RevisionKey, RevisionRuntimeStatus>,
 ): ServiceRouting {
   const svc = h.lastGood.service;
-  const readiness = (name: string): Readiness => readinessOf(runtime, revisionKey(h.namespace, name));
+  const recordedReady = new Set(h.revisions.filter((r) => r.everReady).map((r) => r.spec.name));
+  const readiness = (name: string): Readiness =>
+    readinessOf(runtime, revisionKey(h.namespace, name), recordedReady.has(name));
   const newestFirst = [...h.revisions].reverse();
   const latestReady = newestFirst.find((r) => readiness(r.spec.name) === 'ready')?.spec.name ?? '';
   const latestRoutable =
@@ -601,9 +640,12 @@ function readyFrom(configurations: Condition, routes: Condition): Condition {
   return condition('Ready', 'True');
 }
 
-function revisionConditions(status: RevisionRuntimeStatus | undefined): readonly Condition[] {
+function revisionConditions(
+  status: RevisionRuntimeStatus | undefined,
+  recordedReady: boolean,
+): readonly Condition[] {
   if (status?.failure) return [condition('Ready', 'False', status.failure.reason, status.failure.message)];
-  if (status?.everReady) return [condition('Ready', 'True')];
+  if (status?.everReady === true || recordedReady) return [condition('Ready', 'True')];
   // Knative revision_lifecycle.go: ResourcesAvailable Unknown "Deploying" until the first pod is ready.
   return [condition('Ready', 'Unknown', 'Deploying', '')];
 }
@@ -834,16 +876,34 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   }
   routes.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 
-  // 5. Histories (with the latest ready revision recorded) and State revisions.
+  // 5. Histories (latest ready, readiness and routing state recorded; GC applied) and State revisions.
   const histories: ServiceHistory[] = [];
   const revisions: RevisionSpec[] = [];
+  const collected: RevisionKey[] = [];
+  const nowMs = Date.parse(nowIso);
   for (const o of outcomes) {
     if (o.history === null) continue;
     const routing = routings.get(o.key);
-    const h: ServiceHistory =
-      routing !== undefined && routing.latestReady !== ''
-        ? { ...o.history, latestReadyRevisionName: routing.latestReady }
-        : o.history;
+    let h: ServiceHistory = recordRouting(o.history, routing, runtime, nowIso);
+    if (routing !== undefined && routing.latestReady !== '') {
+      h = { ...h, latestReadyRevisionName: routing.latestReady };
+    }
+    if (Number.isFinite(nowMs)) {
+      const doomed = new Set(revisionsToCollect(configs.gc, gcView(h, nowMs), nowMs));
+      if (doomed.size > 0) {
+        for (const name of doomed) collected.push(revisionKey(h.namespace, name));
+        h = {
+          ...h,
+          revisions: h.revisions.filter((r) => !doomed.has(r.spec.name)),
+          deletedRevisions: [
+            ...h.deletedRevisions,
+            ...h.revisions
+              .filter((r) => doomed.has(r.spec.name))
+              .map((r) => ({ name: r.spec.name, deletedAt: nowIso })),
+          ],
+        };
+      }
+    }
     histories.push(h);
     for (const r of h.revisions) revisions.push(r.spec);
   }
@@ -862,6 +922,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       for (const b of broken) problems.push({ origin: 'reconcile', message: `State not published: ${b}` });
       state = prevState;
       history = previous?.history ?? EMPTY_HISTORY;
+      collected.length = 0;
     }
   }
 
@@ -877,6 +938,9 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       hostConflicts.get(o.key),
     ),
   );
+  const recordedReady = new Set<RevisionKey>();
+  for (const h of history.services)
+    for (const r of h.revisions) if (r.everReady) recordedReady.add(r.spec.key);
   const revisionStatuses: RevisionStatus[] = state.revisions.map((r) => {
     const s = runtime.get(r.key);
     return {
@@ -886,14 +950,69 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       service: r.service,
       generation: r.generation,
       createdAt: r.createdAt,
-      conditions: revisionConditions(s),
+      conditions: revisionConditions(s, recordedReady.has(r.key)),
       actualReplicas: s?.readyReplicas ?? 0,
       desiredReplicas: s?.desiredReplicas ?? 0,
       routingState: routed.has(r.key) ? 'active' : 'reserve',
     };
   });
 
-  return deepFreeze({ state, services, revisions: revisionStatuses, history, problems, configs });
+  return deepFreeze({ state, services, revisions: revisionStatuses, history, collected, problems, configs });
+}
+
+/**
+ * Records what GC and restarts need per revision: ready once, and Knative's routing state with the
+ * time it last changed. Targets of the traffic block count as routed (Knative's labeler marks
+ * every revision in the Route's traffic, 0 % tag targets included); the latest created revision
+ * stays pending until it is routed or superseded (kedge: GC never takes the newest revision).
+ */
+function recordRouting(
+  h: ServiceHistory,
+  routing: ServiceRouting | undefined,
+  runtime: ReadonlyMap<RevisionKey, RevisionRuntimeStatus>,
+  nowIso: string,
+): ServiceHistory {
+  const targeted = new Set<string>();
+  for (const t of routing?.targets ?? []) if (t.revision !== null) targeted.add(t.revision);
+  const revisions = h.revisions.map((r): RevisionRecord => {
+    const everReady = r.everReady || runtime.get(r.spec.key)?.everReady === true;
+    let routingState: RoutingState;
+    if (targeted.has(r.spec.name)) routingState = 'active';
+    else if (r.routingState === 'pending' && r.spec.name === h.latestCreatedRevisionName)
+      routingState = 'pending';
+    else routingState = 'reserve';
+    if (everReady === r.everReady && routingState === r.routingState) return r;
+    return {
+      ...r,
+      everReady,
+      routingState,
+      routingStateModified: routingState === r.routingState ? r.routingStateModified : nowIso,
+    };
+  });
+  return revisions.every((r, i) => r === h.revisions[i]) ? h : { ...h, revisions };
+}
+
+function gcView(h: ServiceHistory, nowMs: number): Parameters<typeof revisionsToCollect>[1] {
+  // An unreadable time counts as now, which keeps the revision (never delete on bad data).
+  const ms = (iso: string): number | null => {
+    const t = iso === '' ? Number.NaN : Date.parse(iso);
+    return Number.isFinite(t) ? t : null;
+  };
+  return {
+    latestReadyRevisionName: h.latestReadyRevisionName,
+    revisions: h.revisions.map((r) => {
+      return {
+        name: r.spec.name,
+        createdAtMs: ms(r.spec.createdAt) ?? nowMs,
+        routingState:
+          // kedge: the newest revision is never collected, whatever its state (Knative's would be
+          // recreated by its Configuration).
+          r.spec.name === h.latestCreatedRevisionName ? 'pending' : r.routingState,
+        routingStateModifiedMs: ms(r.routingStateModified),
+        noGc: (r.spec.annotations[NO_GC_ANNOTATION] ?? '').toLowerCase() === 'true',
+      };
+    }),
+  };
 }
 
 function sameState(a: State, b: Omit<State, 'version'>): boolean {
