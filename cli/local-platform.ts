@@ -16,7 +16,9 @@ import { Gateway } from '../gateway/gateway.js';
 import { AdminServer } from '../lib/admin-server.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
+import { registerDashboard } from '../dashboard/register.js';
 import { registerAdminApi } from './admin-api.js';
+import { ColdStartLog } from './cold-start-log.js';
 import { LogBus } from './log-bus.js';
 import { StateDir } from './state-dir.js';
 
@@ -79,10 +81,14 @@ export class LocalPlatform {
 
     // The parts reference each other through callbacks, bound here once they all exist.
     const late: { gateway?: Gateway; platform?: LocalPlatform } = {};
+    const coldStarts = new ColdStartLog(clock, logger);
     const runtime = new ProcessRuntime({
       logger: logger.child({ part: 'runtime' }),
       listener: {
-        endpoints: (key, endpoints) => late.gateway?.setEndpoints(key, endpoints),
+        endpoints: (key, endpoints) => {
+          late.gateway?.setEndpoints(key, endpoints);
+          coldStarts.endpoints(key, endpoints.length);
+        },
         status: (status) => late.platform?.onRuntimeStatus(status),
       },
       // Scale-down drains through the gateway: it alone knows what is in flight on a replica.
@@ -94,6 +100,7 @@ export class LocalPlatform {
       logger: logger.child({ part: 'autoscaler' }),
       registry,
       scale: (key, replicas) => {
+        coldStarts.scaling(key, replicas, runtime.status(key)?.readyReplicas ?? 0);
         runtime.scale(key, replicas);
       },
       readyReplicas: (key) => runtime.status(key)?.readyReplicas ?? 0,
@@ -127,6 +134,7 @@ export class LocalPlatform {
     platform.previous = previousFromHistory(history);
     late.platform = platform;
     registerAdminApi(admin, platform);
+    registerDashboard(admin, platform);
     platform.snapshot = await source.start((snapshot) => {
       platform.snapshot = snapshot;
       platform.scheduleReconcile();
