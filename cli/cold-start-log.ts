@@ -10,6 +10,8 @@ export class ColdStartLog {
   constructor(
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Told of each cold start too (the dashboard marks them on its charts). */
+    private readonly onColdStart?: (revision: RevisionKey, readyMs: number) => void,
   ) {}
 
   /** Call before Runtime.scale(): `readyNow` is the ready count before the change. */
@@ -29,5 +31,6 @@ export class ColdStartLog {
     this.startedAtMs.delete(revision);
     const ms = Math.round(this.clock.nowMs() - startedAtMs);
     this.logger.info(`cold start ${revision}: first replica ready in ${ms} ms`, { revision, readyMs: ms });
+    this.onColdStart?.(revision, ms);
   }
 }

@@ -16,7 +16,7 @@ import { Gateway } from '../gateway/gateway.js';
 import { AdminServer } from '../lib/admin-server.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
-import { registerDashboard } from '../dashboard/register.js';
+import { registerDashboard, type Dashboard } from '../dashboard/register.js';
 import { registerAdminApi } from './admin-api.js';
 import { ColdStartLog } from './cold-start-log.js';
 import { LogBus } from './log-bus.js';
@@ -52,6 +52,7 @@ export class LocalPlatform {
   private snapshot: SourceSnapshot = { objects: [], errors: [] };
   private readonly runtimeStatus = new Map<RevisionKey, RevisionRuntimeStatus>();
   private reconcileScheduled = false;
+  private dashboard: Dashboard | null = null;
   private stopped = false;
 
   private constructor(
@@ -81,7 +82,9 @@ export class LocalPlatform {
 
     // The parts reference each other through callbacks, bound here once they all exist.
     const late: { gateway?: Gateway; platform?: LocalPlatform } = {};
-    const coldStarts = new ColdStartLog(clock, logger);
+    const coldStarts = new ColdStartLog(clock, logger, (key, readyMs) => {
+      late.platform?.dashboard?.history.coldStart(key, Date.now() - readyMs, readyMs);
+    });
     const runtime = new ProcessRuntime({
       logger: logger.child({ part: 'runtime' }),
       listener: {
@@ -134,7 +137,9 @@ export class LocalPlatform {
     platform.previous = previousFromHistory(history);
     late.platform = platform;
     registerAdminApi(admin, platform);
-    registerDashboard(admin, platform);
+    platform.dashboard = registerDashboard(admin, platform, {
+      serviceObjects: () => platform.snapshot.objects,
+    });
     platform.snapshot = await source.start((snapshot) => {
       platform.snapshot = snapshot;
       platform.scheduleReconcile();
@@ -163,6 +168,7 @@ export class LocalPlatform {
     this.stopped = true;
     if (this.periodic !== null) clearInterval(this.periodic);
     this.logs.close();
+    this.dashboard?.stop();
     this.source.stop();
     this.autoscaler.stop();
     await this.gateway.close();

@@ -88,7 +88,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     `gateway listening on http://${values.listen}:${platform.gateway.port} (${platform.gateway.frontend} front end)`,
   );
   logger.info(
-    `admin listening on http://127.0.0.1:${platform.admin.port} (/metrics, /api/v1/services, /api/v1/revisions, /api/v1/routes, /api/v1/logs)`,
+    `admin listening on http://127.0.0.1:${platform.admin.port} (dashboard at /, /metrics, /api/v1/*)`,
   );
   logger.info(`watching ${dir} for Service and ConfigMap YAML`);
 
