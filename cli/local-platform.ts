@@ -34,6 +34,8 @@ export interface LocalPlatformOptions {
   readonly port: number;
   readonly adminHost: string;
   readonly adminPort: number;
+  /** Requests a revision may queue while it has no capacity (the gateway's activator queue). */
+  readonly queueLimit?: number;
   /** The state folder (revision history); default `<dir>/.kedge`. */
   readonly stateDir: string;
   readonly logger: Logger;
@@ -115,6 +117,7 @@ export class LocalPlatform {
       stats: autoscaler,
       logger: logger.child({ part: 'gateway' }),
       registry,
+      ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
     });
     late.gateway = gateway;
     const source = new FileSource({ dir: options.dir, logger: logger.child({ part: 'source' }) });

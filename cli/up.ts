@@ -6,7 +6,7 @@ import { createLogger, type LogLevel } from '../lib/log.js';
 import { LocalPlatform } from './local-platform.js';
 import { formatServiceTable } from './service-table.js';
 import { STATE_DIR_NAME, StateDirError } from './state-dir.js';
-import { CliError, UsageError, parsePort } from './usage.js';
+import { CliError, UsageError, parsePort, parsePositiveInteger } from './usage.js';
 
 const HELP = `Usage: kedge up [options]
 
@@ -17,6 +17,8 @@ Options:
       --port N           gateway traffic port (default: 8080; 0 picks a free one)
       --listen ADDR      gateway address (default: 127.0.0.1; 0.0.0.0 exposes it)
       --admin-port N     admin port: health, metrics, JSON API (default: 9090; 0 picks a free one)
+      --queue-limit N    requests a revision may hold while it has no capacity (default: 10000, as
+                         Knative's activator); past it the gateway answers 503 + Retry-After
       --state-dir DIR    where the revision history is kept across restarts (default: DIR/.kedge)
       --log-level LEVEL  debug, info, warn or error (default: info)
       --log-format FMT   text or json (default: text)
@@ -31,6 +33,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       port: { type: 'string', default: '8080' },
       listen: { type: 'string', default: '127.0.0.1' },
       'admin-port': { type: 'string', default: '9090' },
+      'queue-limit': { type: 'string', default: '10000' },
       'state-dir': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'log-format': { type: 'string', default: 'text' },
@@ -69,6 +72,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     // The admin API has no authentication: in local mode it never leaves the loopback interface.
     adminHost: '127.0.0.1',
     adminPort: parsePort('admin-port', values['admin-port']),
+    queueLimit: parsePositiveInteger('queue-limit', values['queue-limit']),
     stateDir: values['state-dir'] === undefined ? join(dir, STATE_DIR_NAME) : resolve(values['state-dir']),
     logger,
     onReconciled: (output, running) => {

@@ -22,3 +22,12 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/** Parses a whole number option of at least 1. */
+export function parsePositiveInteger(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`--${name} must be a whole number of at least 1, got "${value}"`);
+  }
+  return n;
+}

@@ -433,6 +433,19 @@ test('a file that fails to parse keeps its Services serving', () => {
   assert.deepEqual(cond(svcStatus(out), 'Ready'), ['False', 'LoadFailed', 'YAML: bad indentation at line 3']);
 });
 
+test('a broken file whose last good objects the source still hands back: serving, and LoadFailed', () => {
+  const first = run([svc()], null, new Map([ready('hello-00001')]));
+  const out = run([svc()], first, new Map([ready('hello-00001')]), {
+    loadErrors: [{ origin: 'services/hello.yaml', message: 'services/hello.yaml:3:1: bad indentation' }],
+  });
+  assert.equal(out.state, first.state);
+  assert.deepEqual(cond(svcStatus(out), 'Ready'), [
+    'False',
+    'LoadFailed',
+    'services/hello.yaml:3:1: bad indentation',
+  ]);
+});
+
 test('deleting a Service drops its revisions and routes', () => {
   const first = run([svc(), svc({ name: 'other' })]);
   const out = run([svc({ name: 'other' })], first);

@@ -784,12 +784,23 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
       const applied = applyService(c, prev, takenElsewhere, configs.defaults, mode, nowIso);
       if ('history' in applied) {
         for (const r of applied.history.revisions) revisionOwners.set(r.spec.key, key);
+        // The source hands back a broken file's last good objects, so this one keeps serving; its
+        // status still says the file is broken, or the user would never learn that the edit was lost.
+        const loadError = failedFiles.get(fileOf(c.origin));
         outcomes.push({
           key,
           namespace: applied.history.namespace,
           name: applied.history.name,
           history: applied.history,
-          rejection: null,
+          rejection:
+            loadError === undefined
+              ? null
+              : {
+                  origin: c.origin,
+                  reason: 'LoadFailed',
+                  message: loadError,
+                  generation: applied.history.generation,
+                },
           origin: c.origin,
           generation: applied.history.generation,
         });
