@@ -16,6 +16,13 @@ Usage:
   kedge logs NAME [-f] [--tail N] [-n NS]
       A Service's or a revision's output, with time and replica; -f follows.
 
+  kedge controller [--kubeconfig FILE] [--namespace kedge-system] [--snapshot-port 8081] [--admin-port 9090]
+      Cluster mode: watch Knative Services, run revisions as Deployments, serve snapshots.
+  kedge gateway --controller URL --autoscaler URL [--port 8080] [--admin-port 9090]
+      Cluster mode: the edge Deployment (snapshots from the controller, stats to the autoscaler).
+  kedge autoscaler --controller URL [--kubeconfig PATH] [--stats-port 8082] [--admin-port 9090]
+      Cluster mode: the KPA Deployment (scales revision Deployments, drains pods first).
+
 get, describe and logs talk to the admin API of 'kedge up': --admin URL, or $KEDGE_ADMIN
 (default: http://127.0.0.1:9090).
 
@@ -40,6 +47,18 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'logs': {
       const { runLogs } = await import('./logs.js');
       return runLogs(rest);
+    }
+    case 'controller': {
+      const { runController } = await import('./controller.js');
+      return runController(rest);
+    }
+    case 'gateway': {
+      const { runGateway } = await import('./gateway.js');
+      return runGateway(rest);
+    }
+    case 'autoscaler': {
+      const { runAutoscaler } = await import('./autoscaler.js');
+      return runAutoscaler(rest);
     }
     case undefined:
     case 'help':

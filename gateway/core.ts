@@ -11,18 +11,23 @@ import { ActivatorQueue } from './activator-queue.js';
 import type { QueueHandle } from './activator-queue.js';
 import { GatewayError, sendError, upstreamErrorCode } from './errors.js';
 import type { ErrorSink, GatewayErrorCode } from './errors.js';
-import type { Downstream, DownstreamEvents, IncomingRequest } from './front/types.js';
-import { scanResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import type { Socket } from 'node:net';
+import type { Downstream, DownstreamEvents, IncomingRequest, TunnelDownstream } from './front/types.js';
+import { rawRequestHead, scanResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { ConcurrencyAccountant } from './in-flight.js';
 import type { GatewayMetrics, RevisionCounters, RevisionLoadSample } from './metrics.js';
 import { pickEndpoint, reserve } from './picker.js';
 import type { Release, Slot } from './picker.js';
 import { BodyStream, UpstreamPools, dispatch } from './proxy.js';
-import type { DispatchHandler } from './proxy.js';
+import type { DispatchHandler, UpstreamMode } from './proxy.js';
 import { buildRouteTable, defaultRevisionSettings, EMPTY_ROUTE_TABLE, normalizeHost } from './route-table.js';
 import type { RevisionSettings, RouteTable } from './route-table.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { pickSplit } from './traffic-split.js';
+import type { RawConn, RawExchange } from './upstream/raw-pool.js';
+import type { ParsedHead } from './upstream/response-parser.js';
+import { TunnelConn } from './upstream/tunnel.js';
+import type { TunnelExchange } from './upstream/tunnel.js';
 
 /** Retry-After for a full queue: the autoscaler decides every 2 s, a replica starts in ~60 ms. */
 const QUEUE_FULL_RETRY_AFTER_S = 1;
@@ -35,6 +40,7 @@ export interface CoreOptions {
   readonly source: string;
   readonly queueLimit: number;
   readonly random: () => number;
+  readonly upstream: UpstreamMode;
 }
 
 class EndpointSlot implements Slot {
@@ -90,7 +96,7 @@ const enum Phase {
 
 export class GatewayCore {
   readonly store = new SnapshotStore<RouteTable>(EMPTY_ROUTE_TABLE);
-  readonly pools = new UpstreamPools();
+  readonly pools: UpstreamPools;
   readonly accountant: ConcurrencyAccountant;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -118,6 +124,7 @@ export class GatewayCore {
     this.queueLimit = o.queueLimit;
     this.random = o.random;
     this.coarseNowMs = o.clock.nowMs();
+    this.pools = new UpstreamPools(o.upstream, this.coarseNowMs);
     this.accountant = new ConcurrencyAccountant(this.coarseNowMs);
   }
 
@@ -201,6 +208,7 @@ export class GatewayCore {
   /** Called by the coarse ticker: queue deadlines, then total / response-start / idle timers. */
   tick(nowMs: number): void {
     this.coarseNowMs = nowMs;
+    this.pools.sweep(nowMs);
     for (const rt of this.runtimes.values()) {
       if (rt.queue.size === 0) continue;
       rt.queue.expire(nowMs, (ex) => {
@@ -392,7 +400,10 @@ function noCapacity(rt: RevisionRuntime): GatewayError {
 }
 
 function revisionFailed(s: RevisionSettings, failure: RevisionFailure): GatewayError {
-  let detail = failure.message.split('\n', 1)[0] ?? '';
+  // The body is one line: the runtime's summary plus the last line the process printed, which is
+  // where a crash usually says why ("Error: Cannot find module ...").
+  const lines = failure.message.split('\n').filter((l) => l.trim() !== '');
+  let detail = lines.length > 1 ? `${lines[0] ?? ''} ${lines[lines.length - 1] ?? ''}` : (lines[0] ?? '');
   if (detail.length > 200) detail = detail.slice(0, 197) + '...';
   return new GatewayError(
     'KEDGE_REVISION_FAILED',
@@ -400,12 +411,28 @@ function revisionFailed(s: RevisionSettings, failure: RevisionFailure): GatewayE
   );
 }
 
+/** RFC 9110 §9.2.2: methods whose repetition has the same intended effect. */
+function isIdempotent(method: string): boolean {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+    case 'OPTIONS':
+    case 'TRACE':
+    case 'PUT':
+    case 'DELETE':
+      return true;
+    default:
+      return false;
+  }
+}
+
 /**
- * One request from arrival to its last byte. It is the undici dispatch handler (legacy API, as
- * undici 7 runs it without re-wrapping) and the front end's event sink, so a request allocates
- * one object of ours, not a handful.
+ * One request from arrival to its last byte. It is the upstream handler for both clients (the raw
+ * pool's RawExchange, and undici's legacy dispatch handler, which undici 7 runs without
+ * re-wrapping) and the front end's event sink, so a request allocates one object of ours, not a
+ * handful.
  */
-class Exchange implements DownstreamEvents, DispatchHandler {
+class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, TunnelExchange {
   prev: Exchange | null = null;
   next: Exchange | null = null;
   private linked = false;
@@ -415,6 +442,12 @@ class Exchange implements DownstreamEvents, DispatchHandler {
   private release: Release | null = null;
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
+  /** The raw-path socket carrying this request (null on the undici path). */
+  private conn: RawConn | null = null;
+  /** An upgrade request's upstream socket until the replica answers. */
+  private tunnel: TunnelConn | null = null;
+  /** 101 sent: a WebSocket holds the reservation until it closes, with no timers (Knative's hijack tracker). */
+  private upgraded = false;
   private headersSent = false;
   private status = 0;
   private readonly deadlineMs: number;
@@ -422,13 +455,18 @@ class Exchange implements DownstreamEvents, DispatchHandler {
   private lastActivityMs: number;
   private upstreamHeaders: string[] | null = null;
   private body: BodyStream | null = null;
-  /** undici asked for body bytes: from here on a retry could duplicate data, so none happens. */
+  /** Body bytes went upstream (undici asked, or a raw socket connected): no retry can replay them. */
   private bodyPulled = false;
   private early: Buffer[] | null = null;
   private bodyEnded = false;
   private bodyClosed = false;
   private attempts = 0;
+  private flushLater: (() => void) | null = null;
   coldStart = false;
+  rawHead = '';
+  rawHeadOnly = false;
+  rawRetryable = false;
+  rawHasBody = false;
 
   constructor(
     private readonly core: GatewayCore,
@@ -463,7 +501,52 @@ class Exchange implements DownstreamEvents, DispatchHandler {
       if (core.activeHead !== null) core.activeHead.prev = this;
       core.activeHead = this;
     }
+    this.dispatchUpstream(slot);
+  }
+
+  /**
+   * The raw pool carries every request unless the mode is 'undici' or the replica sent a
+   * response the strict parser refused (then undici carries its traffic from there on).
+   */
+  private dispatchUpstream(slot: EndpointSlot): void {
+    const core = this.core;
     const req = this.req;
+    const cc = this.rt.settings.containerConcurrency;
+    if (req.upgrade !== '') {
+      // Upgrades always take their own socket (never pooled, never undici: it cannot hand one over).
+      if (this.rawHead === '')
+        this.rawHead = rawRequestHead(
+          req.method,
+          req.path,
+          req.headers,
+          req.clientIp,
+          req.host,
+          false,
+          req.upgrade,
+        );
+      this.tunnel = new TunnelConn(slot.endpoint, this.rawHead, this, core.coarseNowMs);
+      return;
+    }
+    if (core.pools.mode === 'raw') {
+      const raw = core.pools.getRaw(slot.endpoint, cc);
+      if (!raw.rawDisabled) {
+        if (this.rawHead === '') {
+          this.rawHead = rawRequestHead(
+            req.method,
+            req.path,
+            req.headers,
+            req.clientIp,
+            req.host,
+            req.chunked,
+          );
+          this.rawHeadOnly = req.method === 'HEAD';
+          this.rawHasBody = req.hasBody;
+          this.rawRetryable = !req.hasBody && isIdempotent(req.method);
+        }
+        raw.dispatch(this);
+        return;
+      }
+    }
     this.upstreamHeaders ??= upstreamRequestHeaders(req.headers, {
       clientIp: req.clientIp,
       proto: 'http',
@@ -476,12 +559,121 @@ class Exchange implements DownstreamEvents, DispatchHandler {
       });
       this.body = body;
     }
-    const pool = core.pools.get(slot.endpoint, this.rt.settings.containerConcurrency);
+    const pool = core.pools.get(slot.endpoint, cc);
     try {
       dispatch(pool, req.method, req.path, this.upstreamHeaders, body, this);
     } catch (err) {
       this.upstreamFailed(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  // ---- raw pool ----
+
+  rawWanted(): boolean {
+    return this.phase === Phase.Proxying && this.conn === null;
+  }
+
+  onRawAttach(conn: RawConn, connected: boolean): void {
+    this.conn = conn;
+    if (connected) this.onRawConnected();
+  }
+
+  onRawConnected(): void {
+    if (this.phase === Phase.Done) return;
+    this.connected();
+    const conn = this.conn;
+    if (!this.req.hasBody || this.bodyClosed || conn === null) return;
+    // From here body bytes are on the wire: no retry elsewhere.
+    this.bodyPulled = true;
+    const chunked = this.req.chunked;
+    let ok = true;
+    const early = this.early;
+    if (early !== null) {
+      this.early = null;
+      for (const c of early) ok = conn.writeBody(c, chunked);
+    }
+    if (this.bodyEnded) {
+      this.bodyClosed = true;
+      conn.endBody(chunked);
+    } else if (ok) {
+      this.ds.resumeBody();
+    }
+  }
+
+  onRawHead(head: ParsedHead<Buffer>): void {
+    if (this.phase === Phase.Done) return;
+    this.responseStarted(head.status);
+    // RFC 9110 §6.4.1: no content in responses to HEAD, and in 204 and 304.
+    const status = head.status;
+    this.ds.head(status, head, status === 204 || status === 304 || this.rawHeadOnly);
+  }
+
+  onRawBody(chunk: Buffer): boolean {
+    this.lastActivityMs = this.core.coarseNowMs;
+    return this.ds.write(chunk);
+  }
+
+  onRawFlush(): void {
+    this.ds.flush();
+  }
+
+  onRawComplete(): void {
+    this.conn = null;
+    this.tunnel = null;
+    if (this.phase === Phase.Done) return;
+    this.ds.end();
+    this.finish();
+  }
+
+  onRawDrain(): void {
+    if (this.phase !== Phase.Done && !this.bodyEnded) this.ds.resumeBody();
+  }
+
+  onRawError(err: Error): void {
+    this.conn = null;
+    this.tunnel = null;
+    if (this.phase === Phase.Done) return;
+    const slot = this.slot;
+    if (
+      (err as { code?: string }).code === 'ERR_UPSTREAM_PROTOCOL' &&
+      slot !== null &&
+      this.req.upgrade === ''
+    ) {
+      // The replica speaks HTTP the strict parser will not pass on: undici carries it from now.
+      const raw = this.core.pools.getRaw(slot.endpoint, this.rt.settings.containerConcurrency);
+      if (!raw.rawDisabled) {
+        raw.rawDisabled = true;
+        this.core.logger.warn('raw upstream path disabled for a replica; using undici', {
+          revision: this.rt.key,
+          endpoint: slot.id,
+          error: err.message,
+        });
+      }
+      if (!this.headersSent && this.rawRetryable) {
+        this.dispatchUpstream(slot);
+        return;
+      }
+    }
+    this.upstreamFailed(err);
+  }
+
+  // ---- upgrades ----
+
+  onTunnelConnected(): void {
+    if (this.phase !== Phase.Done) this.connected();
+  }
+
+  onTunnelOpen(head: ParsedHead<Buffer>, socket: Socket, rest: Buffer): void {
+    this.tunnel = null;
+    if (this.phase === Phase.Done) {
+      socket.destroy();
+      return;
+    }
+    this.responseStarted(101);
+    this.upgraded = true;
+    (this.ds as TunnelDownstream).upgraded(head, socket, rest, () => {
+      this.finish();
+    });
   }
 
   // ---- undici legacy handler ----
@@ -493,10 +685,7 @@ class Exchange implements DownstreamEvents, DispatchHandler {
       return;
     }
     this.abortUpstream = abort;
-    if (this.coldStart) {
-      this.coldStart = false;
-      this.core.metrics.observeColdStart((this.core.clock.nowMs() - this.arrivalMs) / 1000);
-    }
+    this.connected();
   }
 
   onHeaders(statusCode: number, headers: Buffer[], resume: () => void): boolean {
@@ -504,13 +693,17 @@ class Exchange implements DownstreamEvents, DispatchHandler {
     // 1xx: 100-continue was answered by the front end; 103 Early Hints are not forwarded.
     if (statusCode < 200) return true;
     this.resumeUpstream = resume;
-    this.responseStartDeadlineMs = 0;
-    this.lastActivityMs = this.core.coarseNowMs;
-    this.status = statusCode;
-    this.headersSent = true;
+    this.responseStarted(statusCode);
     // RFC 9110 §6.4.1: no content in responses to HEAD, and in 204 and 304.
     const bodyless = statusCode === 204 || statusCode === 304 || this.req.method === 'HEAD';
     this.ds.head(statusCode, scanResponseHeaders(headers), bodyless);
+    // undici delivers the first body chunk in a later callback: flush the head if none came.
+    if (!bodyless)
+      queueMicrotask(
+        (this.flushLater ??= () => {
+          if (this.phase !== Phase.Done) this.ds.flush();
+        }),
+      );
     return true;
   }
 
@@ -529,6 +722,20 @@ class Exchange implements DownstreamEvents, DispatchHandler {
 
   onError(err: Error): void {
     this.upstreamFailed(err);
+  }
+
+  private connected(): void {
+    if (this.coldStart) {
+      this.coldStart = false;
+      this.core.metrics.observeColdStart((this.core.clock.nowMs() - this.arrivalMs) / 1000);
+    }
+  }
+
+  private responseStarted(status: number): void {
+    this.responseStartDeadlineMs = 0;
+    this.lastActivityMs = this.core.coarseNowMs;
+    this.status = status;
+    this.headersSent = true;
   }
 
   private upstreamFailed(err: Error): void {
@@ -581,12 +788,26 @@ class Exchange implements DownstreamEvents, DispatchHandler {
   }
 
   onWritable(): void {
-    if (this.phase !== Phase.Done) this.resumeUpstream?.();
+    if (this.phase === Phase.Done) return;
+    this.resumeUpstream?.();
+    this.conn?.resume();
   }
 
   onBodyChunk(chunk: Buffer, last: boolean): void {
     if (this.phase === Phase.Done || this.bodyClosed) return;
     this.lastActivityMs = this.core.coarseNowMs;
+    const conn = this.conn;
+    if (conn !== null && this.bodyPulled) {
+      // Raw path, connected: straight to the socket, paused while it is full.
+      const chunked = this.req.chunked;
+      const ok = chunk.length === 0 || conn.writeBody(chunk, chunked);
+      if (last) {
+        this.bodyEnded = true;
+        this.bodyClosed = true;
+        conn.endBody(chunked);
+      } else if (!ok) this.ds.pauseBody();
+      return;
+    }
     const body = this.body;
     if (body === null || !this.bodyPulled) {
       if (chunk.length > 0) (this.early ??= []).push(chunk);
@@ -622,6 +843,7 @@ class Exchange implements DownstreamEvents, DispatchHandler {
   // ---- endings ----
 
   checkTimers(nowMs: number): void {
+    if (this.upgraded) return;
     const s = this.rt.settings;
     if (nowMs >= this.deadlineMs)
       this.timeout(`no complete response within timeoutSeconds=${s.timeoutMs / 1000}`);
@@ -694,6 +916,18 @@ class Exchange implements DownstreamEvents, DispatchHandler {
     }
     this.early = null;
     this.resumeUpstream = null;
+    // A raw socket still attached is mid-exchange and cannot be reused; close it before the
+    // release below lets queued requests look for sockets.
+    const conn = this.conn;
+    if (conn !== null) {
+      this.conn = null;
+      conn.abort();
+    }
+    const tunnel = this.tunnel;
+    if (tunnel !== null) {
+      this.tunnel = null;
+      tunnel.abort();
+    }
     const nowMs = core.clock.nowMs();
     core.accountant.depart(this.rt.key, nowMs);
     this.rt.counters.inc(this.status);

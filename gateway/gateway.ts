@@ -11,6 +11,7 @@ import { startNode } from './front/node-http.js';
 import type { Frontend } from './front/node-http.js';
 import { startUws } from './front/uws.js';
 import { GatewayMetrics } from './metrics.js';
+import type { UpstreamMode } from './proxy.js';
 
 export interface GatewayOptions {
   /** '127.0.0.1' by default. */
@@ -33,6 +34,12 @@ export interface GatewayOptions {
   queueLimit?: number;
   /** Injected for tests. */
   random?: () => number;
+  /**
+   * Upstream client: 'raw' (default), the keep-alive `net` pool with its strict HTTP/1.1 parser,
+   * with undici for what it does not cover; or 'undici' for everything. The env
+   * KEDGE_UPSTREAM=raw|undici applies when this is not set.
+   */
+  upstream?: UpstreamMode;
 }
 
 /** Knative activator: breaker QueueDepth 10000 (pkg/activator/net/throttler.go). */
@@ -45,6 +52,7 @@ const REPORT_MS = 1_000;
 export class Gateway {
   readonly port: number;
   readonly frontend: 'uws' | 'node';
+  readonly upstream: UpstreamMode;
   private readonly ticker: NodeJS.Timeout;
   private readonly reporter: NodeJS.Timeout;
   private closed: Promise<void> | null = null;
@@ -57,6 +65,7 @@ export class Gateway {
   ) {
     this.port = front.port;
     this.frontend = front.kind;
+    this.upstream = core.pools.mode;
     this.ticker = setInterval(() => {
       core.tick(clock.nowMs());
     }, TICK_MS);
@@ -79,10 +88,16 @@ export class Gateway {
       source: options.source ?? `gateway-${process.pid}`,
       queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
       random: options.random ?? Math.random,
+      upstream: chooseUpstream(options.upstream),
     });
     const host = options.host === '' ? '127.0.0.1' : options.host;
     const front = await startFrontend(core, chooseFrontend(options.frontend), host, options.port, logger);
-    logger.info('gateway listening', { frontend: front.kind, host, port: front.port });
+    logger.info('gateway listening', {
+      frontend: front.kind,
+      upstream: core.pools.mode,
+      host,
+      port: front.port,
+    });
     return new Gateway(core, front, logger, options.clock);
   }
 
@@ -110,6 +125,14 @@ export class Gateway {
     return this.core.revisionLoad(revision);
   }
 
+  /**
+   * Requests in flight on one endpoint right now; 0 once it is idle or unknown. Cluster mode
+   * reports it to the autoscaler, which removes a pod only after every gateway reports 0.
+   */
+  endpointLoad(endpointId: string): number {
+    return endpointSlots(this.core).get(endpointId)?.inFlight ?? 0;
+  }
+
   /** Stops listening, cuts queued requests and closes upstream pools. */
   close(): Promise<void> {
     this.closed ??= (async () => {
@@ -123,10 +146,24 @@ export class Gateway {
   }
 }
 
+/**
+ * GatewayCore's endpoint slots, read-only. The core keeps them private and is being reworked in
+ * parallel, so this reads the field without touching core.ts; a public
+ * `GatewayCore.endpointInFlight(id)` should replace it (test/cluster-data-plane covers the count).
+ */
+function endpointSlots(core: GatewayCore): ReadonlyMap<string, { readonly inFlight: number }> {
+  return (core as unknown as { slotsById: ReadonlyMap<string, { readonly inFlight: number }> }).slotsById;
+}
+
 function chooseFrontend(option: GatewayOptions['frontend']): 'auto' | 'uws' | 'node' {
   if (option === 'uws' || option === 'node') return option;
   const env = process.env['KEDGE_FRONTEND'];
   return env === 'uws' || env === 'node' ? env : 'auto';
+}
+
+function chooseUpstream(option: UpstreamMode | undefined): UpstreamMode {
+  if (option !== undefined) return option;
+  return process.env['KEDGE_UPSTREAM'] === 'undici' ? 'undici' : 'raw';
 }
 
 async function startFrontend(

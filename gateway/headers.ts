@@ -3,27 +3,41 @@
 // Upgrade); undici also throws on most of them. Forwarding fields are added as Go's ReverseProxy
 // and Knative's queue-proxy shim do (X-Forwarded-*, RFC 7239 Forwarded).
 
-/** Request fields never passed upstream (lowercase). */
-const DROP_REQUEST = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-  // undici rejects Expect (NotSupportedError); the front end answered 100-continue itself.
-  'expect',
-  // Knative: the activator and queue-proxy remove these before the app sees the request.
-  'knative-serving-revision',
-  'knative-serving-namespace',
-  // Re-added below, appended to or overwritten.
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'forwarded',
-]);
+/**
+ * Request fields never passed upstream (names lowercase, as both front ends give them). A switch on
+ * the length, then one string compare: names arrive as fresh strings, and a Set lookup would hash
+ * each one on every request.
+ */
+export function isDroppedRequestField(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return name === 'te';
+    case 6:
+      // undici rejects Expect (NotSupportedError); the front end answered 100-continue itself.
+      return name === 'expect';
+    case 7:
+      return name === 'trailer' || name === 'upgrade';
+    case 9:
+      return name === 'forwarded'; // re-added below, appended to
+    case 10:
+      return name === 'connection' || name === 'keep-alive';
+    case 14:
+      return name === 'http2-settings';
+    case 15:
+      return name === 'x-forwarded-for'; // re-added below, appended to
+    case 16:
+      return name === 'proxy-connection' || name === 'x-forwarded-host';
+    case 17:
+      return name === 'transfer-encoding' || name === 'x-forwarded-proto';
+    case 24:
+      // Knative: the activator and queue-proxy remove these before the app sees the request.
+      return name === 'knative-serving-revision';
+    case 25:
+      return name === 'knative-serving-namespace';
+    default:
+      return false;
+  }
+}
 
 /** Tokens of a Connection value other than close/keep-alive (those are already dropped). */
 function connectionTokens(value: string, into: string[]): void {
@@ -32,6 +46,9 @@ function connectionTokens(value: string, into: string[]): void {
     if (t !== '' && t !== 'close' && t !== 'keep-alive') into.push(t);
   }
 }
+
+/** How an upgrade request is carried: see rawRequestHead(). */
+export type UpgradeKind = '' | 'tunnel' | 'websocket';
 
 export interface ForwardInfo {
   /** The client's address as text (IPv4 dotted or IPv6). */
@@ -65,7 +82,7 @@ export function upstreamRequestHeaders(incoming: readonly string[], fwd: Forward
   const out: string[] = [];
   for (let i = 0; i < incoming.length; i += 2) {
     const name = incoming[i] as string;
-    if (DROP_REQUEST.has(name)) continue;
+    if (isDroppedRequestField(name)) continue;
     if (listed !== null && listed.includes(name)) continue;
     out.push(name, incoming[i + 1] as string);
   }
@@ -83,15 +100,90 @@ export function upstreamRequestHeaders(incoming: readonly string[], fwd: Forward
   return out;
 }
 
+/**
+ * The request head for the raw upstream path, as one string (written Latin-1, as undici writes
+ * its heads): request line, the same fields upstreamRequestHeaders() passes, and the empty line.
+ * `chunked`: the client's body has no Content-Length, so it is re-framed as chunked (RFC 9112
+ * §6.1; the front end already removed the client's own transfer coding).
+ * `upgrade`: '' for plain requests; 'tunnel' keeps Upgrade and sends `Connection: upgrade` (the
+ * bytes after the 101 pass through untouched); 'websocket' also drops Sec-WebSocket-Extensions,
+ * because the front end terminates the client's WebSocket and re-frames messages without any.
+ * pre: `incoming` holds lowercase names at even indexes.
+ */
+export function rawRequestHead(
+  method: string,
+  path: string,
+  incoming: readonly string[],
+  clientIp: string,
+  host: string,
+  chunked: boolean,
+  upgrade: UpgradeKind = '',
+): string {
+  let xff = '';
+  let forwarded = '';
+  let listed: string[] | null = null;
+  for (let i = 0; i < incoming.length; i += 2) {
+    const name = incoming[i] as string;
+    const n = name.length;
+    if (n === 10 && name === 'connection') {
+      listed ??= [];
+      connectionTokens(incoming[i + 1] as string, listed);
+    } else if (n === 15 && name === 'x-forwarded-for') {
+      xff = xff === '' ? (incoming[i + 1] as string) : `${xff}, ${incoming[i + 1] as string}`;
+    } else if (n === 9 && name === 'forwarded') {
+      forwarded =
+        forwarded === '' ? (incoming[i + 1] as string) : `${forwarded}, ${incoming[i + 1] as string}`;
+    }
+  }
+  if (listed !== null && listed.length === 0) listed = null;
+  let head = method + ' ' + path + ' HTTP/1.1\r\n';
+  for (let i = 0; i < incoming.length; i += 2) {
+    const name = incoming[i] as string;
+    if (isDroppedRequestField(name)) {
+      if (upgrade !== '' && name.length === 7 && name === 'upgrade')
+        head += 'upgrade: ' + (incoming[i + 1] as string) + '\r\n';
+      continue;
+    }
+    if (upgrade === 'websocket' && name.length === 24 && name === 'sec-websocket-extensions') continue;
+    // A chunked body goes out chunked; a stray Content-Length beside it would be smuggling.
+    if (chunked && name.length === 14 && name === 'content-length') continue;
+    if (listed !== null && listed.includes(name)) continue;
+    head += name + ': ' + (incoming[i + 1] as string) + '\r\n';
+  }
+  head +=
+    'x-forwarded-for: ' +
+    (xff === '' ? clientIp : xff + ', ' + clientIp) +
+    '\r\nx-forwarded-proto: http\r\nx-forwarded-host: ' +
+    host +
+    '\r\nforwarded: ' +
+    (forwarded === '' ? '' : forwarded + ', ') +
+    'for=' +
+    forwardedNode(clientIp) +
+    ';host=' +
+    forwardedValue(host) +
+    ';proto=http' +
+    (upgrade === '' ? '' : '\r\nconnection: upgrade') +
+    (chunked ? '\r\ntransfer-encoding: chunked\r\n\r\n' : '\r\n\r\n');
+  return head;
+}
+
 /** RFC 7239 §6: an IPv6 node is bracketed and quoted. */
 function forwardedNode(ip: string): string {
   if (ip === '') return 'unknown';
   return ip.includes(':') ? `"[${ip}]"` : ip;
 }
 
+let lastHost = '';
+let lastHostValue = '';
+
 /** RFC 7239 §4: a value that is not a token (e.g. host:port) is a quoted-string. */
 function forwardedValue(v: string): string {
-  return /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+  // Nearly every request repeats the previous Host: skip the regex then.
+  if (v === lastHost) return lastHostValue;
+  const out = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+  lastHost = v;
+  lastHostValue = out;
+  return out;
 }
 
 /** What the front ends need of an upstream response head. */

@@ -17,8 +17,13 @@ export interface RevisionLoadSample {
 /** Index by status / 100; 0 holds requests the client abandoned before a status was sent. */
 const CODE_CLASSES = ['aborted', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
-/** Per-revision counter children, resolved once (labels() hashes its arguments on every call). */
+/**
+ * Per-revision request counts by status class. The hot path adds to plain numbers; they reach
+ * prom-client at scrape time (prom-client hashes a child's labels on every inc(), even a cached
+ * child's: ~1 % of the proxy's CPU at c=64).
+ */
 export class RevisionCounters {
+  private readonly pending = new Float64Array(CODE_CLASSES.length);
   private readonly byClass: (Counter.Internal | undefined)[] = [];
   constructor(
     private readonly counter: Counter<'namespace' | 'revision' | 'code_class'>,
@@ -27,12 +32,22 @@ export class RevisionCounters {
   ) {}
   inc(status: number): void {
     const i = status >= 100 && status < 600 ? Math.floor(status / 100) : 0;
-    let child = this.byClass[i];
-    if (child === undefined) {
-      child = this.counter.labels(this.namespace, this.revision, CODE_CLASSES[i] ?? 'aborted');
-      this.byClass[i] = child;
+    this.pending[i] = (this.pending[i] ?? 0) + 1;
+  }
+  /** Moves the pending counts into the counter (its collect() calls this). */
+  flush(): void {
+    const pending = this.pending;
+    for (let i = 0; i < pending.length; i++) {
+      const n = pending[i] ?? 0;
+      if (n === 0) continue;
+      pending[i] = 0;
+      let child = this.byClass[i];
+      if (child === undefined) {
+        child = this.counter.labels(this.namespace, this.revision, CODE_CLASSES[i] ?? 'aborted');
+        this.byClass[i] = child;
+      }
+      child.inc(n);
     }
-    child.inc();
   }
 }
 
@@ -48,6 +63,7 @@ export class GatewayMetrics {
   // Durations wait here and reach the histogram in one loop at scrape time or when the batch fills.
   private readonly pending = new Float64Array(DURATION_BATCH);
   private pendingCount = 0;
+  private readonly revisionCounters = new Map<string, RevisionCounters>();
 
   constructor(registry: Registry, load: () => Iterable<RevisionLoadSample>) {
     const registers = [registry];
@@ -56,6 +72,9 @@ export class GatewayMetrics {
       help: 'Requests answered by the gateway, by revision and status class',
       labelNames: ['namespace', 'revision', 'code_class'] as const,
       registers,
+      collect: () => {
+        for (const rc of this.revisionCounters.values()) rc.flush();
+      },
     });
     this.errors = new Counter({
       name: 'kedge_request_errors_total',
@@ -107,8 +126,15 @@ export class GatewayMetrics {
     });
   }
 
+  /** One per revision, shared by its runtimes over time (label children live as long anyway). */
   forRevision(namespace: string, name: string): RevisionCounters {
-    return new RevisionCounters(this.requests, namespace, name);
+    const key = `${namespace}/${name}`;
+    let rc = this.revisionCounters.get(key);
+    if (rc === undefined) {
+      rc = new RevisionCounters(this.requests, namespace, name);
+      this.revisionCounters.set(key, rc);
+    }
+    return rc;
   }
 
   error(code: GatewayErrorCode): void {

@@ -1,10 +1,17 @@
 // node:http front end: the fallback when the uWS binary cannot load, and the one that runs the
 // same conformance suite. Same contract as front/uws.ts; node:http does the framing itself.
-import { createServer } from 'node:http';
+import { createServer, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayCore } from '../core.js';
-import type { ResponseHead } from '../headers.js';
-import type { Downstream, DownstreamEvents, IncomingRequest } from './types.js';
+import { ParsedHead } from '../upstream/response-parser.js';
+import type {
+  Downstream,
+  DownstreamEvents,
+  IncomingRequest,
+  TunnelDownstream,
+  UpstreamHead,
+} from './types.js';
 
 export interface Frontend {
   readonly kind: 'uws' | 'node';
@@ -12,17 +19,30 @@ export interface Frontend {
   close(): Promise<void>;
 }
 
+/** Flat name/value strings for writeHead() (node:http validates and frames them itself). */
+function flatFields(head: UpstreamHead): string[] {
+  const flat: string[] = [];
+  if (head instanceof ParsedHead) {
+    const f = head.fields;
+    const buf = head.buf;
+    for (let i = 0; i < f.length; i += 4)
+      flat.push(buf.toString('latin1', f[i], f[i + 1]), buf.toString('latin1', f[i + 2], f[i + 3]));
+    // node:http adds Date only when none is set: keep the replica's.
+    if (head.dateStart >= 0) flat.push('date', buf.toString('latin1', head.dateStart, head.dateEnd));
+  } else {
+    const h = head.headers;
+    for (let i = 0; i < h.length; i++) flat.push((h[i] as Buffer).toString('latin1'));
+    if (head.date !== null) flat.push('date', head.date.toString('latin1'));
+  }
+  if (head.contentLength >= 0) flat.push('content-length', String(head.contentLength));
+  return flat;
+}
+
 class NodeDownstream implements Downstream {
   events: DownstreamEvents | null = null;
   done = false;
   private headPending = false;
-  private readonly flushHead = (): void => {
-    // Nothing was written in the same turn as the head: send it now (SSE, long polls).
-    if (this.headPending && !this.done) {
-      this.headPending = false;
-      this.res.flushHeaders();
-    }
-  };
+  private drainSet = false;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -45,32 +65,37 @@ class NodeDownstream implements Downstream {
     res.end(body);
   }
 
-  head(status: number, head: ResponseHead, bodyless: boolean): void {
+  head(status: number, head: UpstreamHead, bodyless: boolean): void {
     if (this.done) return;
-    const h = head.headers;
-    const flat: string[] = new Array<string>(h.length);
-    for (let i = 0; i < h.length; i++) flat[i] = (h[i] as Buffer).toString('latin1');
-    if (head.contentLength >= 0) flat.push('content-length', String(head.contentLength));
-    // node:http adds Date only when none is set: keep the replica's.
-    if (head.date !== null) flat.push('date', head.date.toString('latin1'));
     const res = this.res;
-    res.writeHead(status, flat);
+    res.writeHead(status, flatFields(head));
     if (bodyless) {
       this.done = true;
       res.end();
       return;
     }
-    res.on('drain', () => {
-      this.events?.onWritable();
-    });
     this.headPending = true;
-    queueMicrotask(this.flushHead);
+  }
+
+  flush(): void {
+    // Nothing was written in the same turn as the head: send it now (SSE, long polls).
+    if (this.headPending && !this.done) {
+      this.headPending = false;
+      this.res.flushHeaders();
+    }
   }
 
   write(chunk: Buffer): boolean {
     if (this.done) return false;
     this.headPending = false;
-    return this.res.write(chunk);
+    if (this.res.write(chunk)) return true;
+    if (!this.drainSet) {
+      this.drainSet = true;
+      this.res.on('drain', () => {
+        this.events?.onWritable();
+      });
+    }
+    return false;
   }
 
   end(): void {
@@ -104,7 +129,8 @@ function onRequest(core: GatewayCore, req: IncomingMessage, res: ServerResponse)
     headers[i + 1] = raw[i + 1] as string;
   }
   const cl = req.headers['content-length'];
-  const hasBody = req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  const hasBody = chunked || (cl !== undefined && cl !== '0');
   const incoming: IncomingRequest = {
     method: req.method ?? 'GET',
     path: req.url ?? '/',
@@ -112,6 +138,8 @@ function onRequest(core: GatewayCore, req: IncomingMessage, res: ServerResponse)
     headers,
     clientIp: req.socket.remoteAddress ?? '',
     hasBody,
+    chunked,
+    upgrade: '',
   };
   const ds = new NodeDownstream(req, res);
   res.on('close', () => {
@@ -131,10 +159,170 @@ function onRequest(core: GatewayCore, req: IncomingMessage, res: ServerResponse)
   if (ds.events === null && !req.complete) req.resume(); // answered at once: drain and drop the body
 }
 
+/** A refused upgrade's answer is collected whole (it is short); past this the client is cut. */
+const MAX_REFUSAL_BYTES = 1 << 20;
+
+/** Writes a complete response on a socket node:http gave up for an upgrade, then closes it. */
+function writeRawResponse(socket: Socket, status: number, flat: readonly string[], body: Buffer): void {
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (flat[i] === 'content-length') continue;
+    head += `${flat[i] as string}: ${flat[i + 1] as string}\r\n`;
+  }
+  head += `content-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+  socket.write(head, 'latin1');
+  socket.end(body);
+}
+
+/**
+ * An upgrade on node:http: the client's socket is ours after the 'upgrade' event. Before the
+ * replica says 101 we answer like any response (errors, refusals); after it, the two sockets are
+ * piped together byte for byte (pipe() carries backpressure both ways), whatever the protocol.
+ */
+class NodeTunnelDownstream implements TunnelDownstream {
+  events: DownstreamEvents | null = null;
+  done = false;
+  private status = 0;
+  private fields: string[] = [];
+  private body: Buffer[] = [];
+  private bodyBytes = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly early: Buffer,
+    private readonly protocol: string,
+    private readonly tunnels: Set<Socket>,
+  ) {
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (this.done) return;
+      this.done = true;
+      const ev = this.events;
+      this.events = null;
+      ev?.onClientAbort();
+    });
+  }
+
+  respond(status: number, headers: readonly string[], body: string): void {
+    if (this.done) return;
+    this.done = true;
+    writeRawResponse(this.socket, status, headers, Buffer.from(body));
+  }
+
+  head(status: number, head: UpstreamHead, bodyless: boolean): void {
+    if (this.done) return;
+    this.status = status;
+    this.fields = flatFields(head);
+    if (bodyless) this.end();
+  }
+
+  flush(): void {
+    // The refusal goes out whole at end().
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.done) return false;
+    this.bodyBytes += chunk.length;
+    if (this.bodyBytes > MAX_REFUSAL_BYTES) {
+      this.cut();
+      return false;
+    }
+    this.body.push(Buffer.from(chunk));
+    return true;
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    writeRawResponse(this.socket, this.status, this.fields, Buffer.concat(this.body));
+  }
+
+  cut(): void {
+    if (this.done) return;
+    this.done = true;
+    this.events = null;
+    this.socket.destroy();
+  }
+
+  pauseBody(): void {
+    // An upgrade request has no body to hold back.
+  }
+
+  resumeBody(): void {
+    // See pauseBody().
+  }
+
+  upgraded(head: ParsedHead<Buffer>, upstream: Socket, rest: Buffer, closed: () => void): void {
+    const client = this.socket;
+    if (this.done) {
+      upstream.destroy();
+      closed();
+      return;
+    }
+    this.done = true;
+    this.events = null;
+    // The parser holds Upgrade and Connection back as hop-by-hop; the 101 needs them.
+    const flat = flatFields(head);
+    let text = 'HTTP/1.1 101 Switching Protocols\r\n';
+    for (let i = 0; i + 1 < flat.length; i += 2) text += `${flat[i] as string}: ${flat[i + 1] as string}\r\n`;
+    text += `upgrade: ${this.protocol}\r\nconnection: Upgrade\r\n\r\n`;
+    client.write(text, 'latin1');
+    if (rest.length > 0) client.write(rest);
+    if (this.early.length > 0) upstream.write(this.early);
+    this.tunnels.add(client);
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      this.tunnels.delete(client);
+      client.destroy();
+      upstream.destroy();
+      closed();
+    };
+    upstream.on('error', () => undefined);
+    upstream.on('close', end);
+    client.on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}
+
+function onUpgrade(
+  core: GatewayCore,
+  req: IncomingMessage,
+  socket: Socket,
+  early: Buffer,
+  tunnels: Set<Socket>,
+): void {
+  const raw = req.rawHeaders;
+  const headers: string[] = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i += 2) {
+    headers[i] = (raw[i] as string).toLowerCase();
+    headers[i + 1] = raw[i + 1] as string;
+  }
+  const incoming: IncomingRequest = {
+    method: req.method ?? 'GET',
+    path: req.url ?? '/',
+    host: req.headers.host ?? '',
+    headers,
+    clientIp: socket.remoteAddress ?? '',
+    hasBody: false,
+    chunked: false,
+    upgrade: 'tunnel',
+  };
+  const ds = new NodeTunnelDownstream(socket, early, req.headers.upgrade ?? 'websocket', tunnels);
+  core.handle(incoming, ds);
+}
+
 export function startNode(core: GatewayCore, host: string, port: number): Promise<Frontend> {
   // Our own per-revision timers govern requests; node's requestTimeout would cut long queue waits.
   const server = createServer({ requestTimeout: 0, keepAliveTimeout: 5_000 }, (req, res) => {
     onRequest(core, req, res);
+  });
+  // Upgraded sockets leave the server's bookkeeping: close() ends them from this set.
+  const tunnels = new Set<Socket>();
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {
+    onUpgrade(core, req, socket, early, tunnels);
   });
   return new Promise<Frontend>((resolve, reject) => {
     server.once('error', reject);
@@ -151,6 +339,7 @@ export function startNode(core: GatewayCore, host: string, port: number): Promis
               done();
             });
             server.closeAllConnections();
+            for (const t of tunnels) t.destroy();
           }),
       });
     });

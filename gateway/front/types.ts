@@ -3,7 +3,12 @@
 // Downstream, and forwards three events (abort, writable, body chunk) to whatever the core set
 // as `events`.
 import type { ErrorSink } from '../errors.js';
-import type { ResponseHead } from '../headers.js';
+import type { Socket } from 'node:net';
+import type { ResponseHead, UpgradeKind } from '../headers.js';
+import type { ParsedHead } from '../upstream/response-parser.js';
+
+/** An upstream response head: undici's raw field list (filtered), or the raw parser's spans. */
+export type UpstreamHead = ResponseHead | ParsedHead<Buffer>;
 
 export interface IncomingRequest {
   /** As sent (case preserved). */
@@ -17,6 +22,10 @@ export interface IncomingRequest {
   readonly clientIp: string;
   /** True when a body follows (Content-Length > 0 or Transfer-Encoding). */
   readonly hasBody: boolean;
+  /** The body has no Content-Length (Transfer-Encoding): it is re-framed as chunked upstream. */
+  readonly chunked: boolean;
+  /** '' for plain requests; an upgrade's Downstream is a TunnelDownstream (see headers.ts). */
+  readonly upgrade: UpgradeKind;
 }
 
 export interface DownstreamEvents {
@@ -30,8 +39,13 @@ export interface DownstreamEvents {
 
 export interface Downstream extends ErrorSink {
   events: DownstreamEvents | null;
-  /** Writes the status line and headers; with `bodyless` the response ends here. */
-  head(status: number, head: ResponseHead, bodyless: boolean): void;
+  /**
+   * Takes the status line and headers; with `bodyless` the response ends here. Otherwise the head
+   * waits for the first body chunk so both leave in one write, or for flush().
+   */
+  head(status: number, head: UpstreamHead, bodyless: boolean): void;
+  /** Sends a head still held back (nothing else arrived in this turn: SSE, long polls). */
+  flush(): void;
   /** Writes a body chunk; false = backpressure, wait for onWritable(). */
   write(chunk: Buffer): boolean;
   /** Ends the response (all chunks written before this). */
@@ -40,4 +54,16 @@ export interface Downstream extends ErrorSink {
   cut(): void;
   pauseBody(): void;
   resumeBody(): void;
+}
+
+/**
+ * The Downstream of an upgrade request. Errors and refusals (any status but 101) use the
+ * Downstream methods; a 101 hands over the replica's socket.
+ */
+export interface TunnelDownstream extends Downstream {
+  /**
+   * The replica switched protocols: join `upstream` (with `rest`, bytes it already sent past its
+   * head) to the client. `closed` runs once, when both sides are gone.
+   */
+  upgraded(head: ParsedHead<Buffer>, upstream: Socket, rest: Buffer, closed: () => void): void;
 }

@@ -4,16 +4,28 @@
 // getWriteOffset() resend from onWritable, pause()/resume() for request bodies, never touch res
 // after abort/end, endWithoutBody() with no argument (content-length written by us) for HEAD.
 import { STATUS_CODES } from 'node:http';
+import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 import type {
   HttpRequest,
   HttpResponse,
   TemplatedApp,
   us_listen_socket,
+  us_socket_context_t,
+  WebSocket,
 } from '@trufflesuite/uws-js-unofficial';
 import type { GatewayCore } from '../core.js';
-import type { ResponseHead } from '../headers.js';
-import type { Downstream, DownstreamEvents, IncomingRequest } from './types.js';
+import { ParsedHead } from '../upstream/response-parser.js';
+import { closePayload, encodeFrame, FrameDecoder, Opcode } from '../upstream/ws-frames.js';
+import type { FrameEvents } from '../upstream/ws-frames.js';
+import type {
+  Downstream,
+  DownstreamEvents,
+  IncomingRequest,
+  TunnelDownstream,
+  UpstreamHead,
+} from './types.js';
 import type { Frontend } from './node-http.js';
 
 interface UwsModule {
@@ -32,38 +44,83 @@ export function loadUws(): UwsModule {
   return require(`@trufflesuite/uws-js-unofficial/binaries/${file}`) as UwsModule;
 }
 
-const statusLines = new Map<number, string>();
-function statusLine(status: number): string {
-  let line = statusLines.get(status);
+/** "200 OK" etc. as bytes, made once per status: uWS reads a Uint8Array without a UTF-8 pass. */
+const statusLines: (Buffer | undefined)[] = [];
+function statusLine(status: number): Buffer {
+  let line = statusLines[status];
   if (line === undefined) {
-    line = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
-    statusLines.set(status, line);
+    line = Buffer.from(`${status} ${STATUS_CODES[status] ?? 'Unknown'}`, 'latin1');
+    statusLines[status] = line;
   }
   return line;
 }
 
-class UwsDownstream implements Downstream {
+const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
+
+/**
+ * Writes a head's fields. Raw-path heads pass runs of adjacent upstream lines as one field whose
+ * value spans the following lines (each one already validated by the parser), so a typical
+ * response costs two or three native calls instead of one per field (perf-baseline §4: the
+ * JS↔native crossings are what remains).
+ * pre: inside cork, after writeStatus.
+ */
+function writeFields(res: HttpResponse, head: UpstreamHead): void {
+  if (head instanceof ParsedHead) {
+    const f = head.fields;
+    const buf = head.buf;
+    const n = f.length;
+    let i = 0;
+    while (i < n) {
+      let ve = f[i + 3] as number;
+      let j = i + 4;
+      // The next kept field starts right after this line's CRLF: one run.
+      while (j < n && f[j] === ve + 2) {
+        ve = f[j + 3] as number;
+        j += 4;
+      }
+      res.writeHeader(buf.subarray(f[i], f[i + 1]), buf.subarray(f[i + 2], ve));
+      i = j;
+    }
+    return;
+  }
+  const h = head.headers;
+  for (let i = 0; i + 1 < h.length; i += 2) res.writeHeader(h[i] as Buffer, h[i + 1] as Buffer);
+}
+
+// Arguments for the cork callbacks below. cork() runs its callback synchronously and no uWS call
+// made inside re-enters it, so module-level slots avoid a closure per write.
+const EMPTY = Buffer.alloc(0);
+const cork: { ds: UwsDownstream | null; chunk: Buffer; ok: boolean } = { ds: null, chunk: EMPTY, ok: true };
+function corkedWrite(): void {
+  cork.ok = (cork.ds as UwsDownstream).writeCorked(cork.chunk);
+}
+function corkedFlush(): void {
+  (cork.ds as UwsDownstream).writeHead();
+}
+function corkedEnd(): void {
+  (cork.ds as UwsDownstream).endCorked();
+}
+function corkedBodyless(): void {
+  (cork.ds as UwsDownstream).bodylessCorked();
+}
+
+export class UwsDownstream implements Downstream {
   events: DownstreamEvents | null = null;
   /** Aborted, ended or closed: res must not be touched again. */
   done = false;
   private bodyPaused = false;
   /** Content-Length of the response being streamed with tryEnd(); -1 = chunked write(). */
   private total = -1;
+  /** Body bytes handed to uWS so far. */
+  private written = 0;
   /** A chunk tryEnd() could not take in full, and the write offset it started at. */
   private pending: Buffer | null = null;
   private pendingOffset = 0;
   private endRequested = false;
-  /** The head waits for the first chunk so both leave in one write (flushed by a microtask otherwise). */
+  private writableSet = false;
+  /** The head waits for the first chunk so both leave in one write (or for flush()). */
   private headStatus = 0;
-  private headHeaders: Buffer[] | null = null;
-  private readonly flushHead = (): void => {
-    if (this.headHeaders === null || this.done) return;
-    // uWS sends the head's bytes when the cork ends; the blank line that closes it leaves with the
-    // first body chunk (an empty write() would be ignored: a zero-size chunk ends a response).
-    this.res.cork(() => {
-      this.writeHead();
-    });
-  };
+  private headFields: UpstreamHead | null = null;
 
   constructor(readonly res: HttpResponse) {}
 
@@ -87,57 +144,87 @@ class UwsDownstream implements Downstream {
     });
   }
 
-  head(status: number, head: ResponseHead, bodyless: boolean): void {
+  head(status: number, head: UpstreamHead, bodyless: boolean): void {
     if (this.done) return;
-    const res = this.res;
+    this.headStatus = status;
+    this.headFields = head;
     if (bodyless) {
       this.done = true;
-      res.cork(() => {
-        if (this.bodyPaused) res.resume();
-        res.writeStatus(statusLine(status));
-        const h = head.headers;
-        for (let i = 0; i + 1 < h.length; i += 2) res.writeHeader(h[i] as Buffer, h[i + 1] as Buffer);
-        // perf-baseline §4: endWithoutBody(n) leaves the socket expecting n bytes; write the
-        // length ourselves (HEAD and 304 describe the selected representation) and pass nothing.
-        if (head.contentLength >= 0 && status !== 204)
-          res.writeHeader('content-length', String(head.contentLength));
-        res.endWithoutBody();
-      });
+      cork.ds = this;
+      this.res.cork(corkedBodyless);
+      cork.ds = null;
       return;
     }
     this.total = head.contentLength;
-    this.headStatus = status;
-    this.headHeaders = head.headers;
-    res.onWritable((offset) => this.writable(offset));
-    queueMicrotask(this.flushHead);
   }
 
   /** pre: inside cork. */
-  private writeHead(): void {
-    const h = this.headHeaders;
-    if (h === null) return;
-    this.headHeaders = null;
+  bodylessCorked(): void {
+    const res = this.res;
+    const head = this.headFields as UpstreamHead;
+    this.headFields = null;
+    if (this.bodyPaused) res.resume();
+    res.writeStatus(statusLine(this.headStatus));
+    writeFields(res, head);
+    // perf-baseline §7.4: endWithoutBody(n) leaves the socket expecting n bytes; write the
+    // length ourselves (HEAD and 304 describe the selected representation) and pass nothing.
+    if (head.contentLength >= 0 && this.headStatus !== 204)
+      res.writeHeader(CONTENT_LENGTH, String(head.contentLength));
+    res.endWithoutBody();
+  }
+
+  flush(): void {
+    if (this.headFields === null || this.done) return;
+    // uWS sends the head's bytes when the cork ends; the blank line that closes it leaves with the
+    // first body chunk (an empty write() would be ignored: a zero-size chunk ends a response).
+    cork.ds = this;
+    this.res.cork(corkedFlush);
+    cork.ds = null;
+  }
+
+  /** pre: inside cork. */
+  writeHead(): void {
+    const head = this.headFields;
+    if (head === null) return;
+    this.headFields = null;
     const res = this.res;
     res.writeStatus(statusLine(this.headStatus));
-    for (let i = 0; i + 1 < h.length; i += 2) res.writeHeader(h[i] as Buffer, h[i + 1] as Buffer);
+    writeFields(res, head);
   }
 
   write(chunk: Buffer): boolean {
     if (this.done) return false;
-    let ok = true;
-    this.res.cork(() => {
-      this.writeHead();
-      ok = this.writeCorked(chunk);
-    });
-    return ok;
+    cork.ds = this;
+    cork.chunk = chunk;
+    this.res.cork(corkedWrite);
+    cork.ds = null;
+    cork.chunk = EMPTY;
+    return cork.ok;
   }
 
-  private writeCorked(chunk: Buffer): boolean {
+  /** pre: inside cork. */
+  writeCorked(chunk: Buffer): boolean {
+    this.writeHead();
     const res = this.res;
-    if (this.total < 0) return res.write(chunk); // write() keeps what it could not send
+    const total = this.total;
+    if (total < 0) {
+      // write() keeps what it could not send.
+      if (res.write(chunk)) return true;
+      this.watchWritable();
+      return false;
+    }
+    if (this.written === 0 && chunk.length === total) {
+      // The whole body in one chunk (the common small response): end() buffers what the socket
+      // does not take at once, at most this one read's worth.
+      this.written = total;
+      this.done = true;
+      res.end(chunk);
+      return true;
+    }
     // tryEnd() does not keep what it could not send: remember the chunk and where it started.
     const start = res.getWriteOffset();
-    const [ok, responded] = res.tryEnd(chunk, this.total);
+    this.written += chunk.length;
+    const [ok, responded] = res.tryEnd(chunk, total);
     if (responded) {
       this.done = true;
       return true;
@@ -145,8 +232,15 @@ class UwsDownstream implements Downstream {
     if (!ok) {
       this.pending = chunk;
       this.pendingOffset = start;
+      this.watchWritable();
     }
     return ok;
+  }
+
+  private watchWritable(): void {
+    if (this.writableSet) return;
+    this.writableSet = true;
+    this.res.onWritable((offset) => this.writable(offset));
   }
 
   private writable(offset: number): boolean {
@@ -179,13 +273,18 @@ class UwsDownstream implements Downstream {
       return;
     }
     this.done = true;
+    cork.ds = this;
+    this.res.cork(corkedEnd);
+    cork.ds = null;
+  }
+
+  /** pre: inside cork. */
+  endCorked(): void {
     const res = this.res;
-    res.cork(() => {
-      if (this.bodyPaused) res.resume();
-      this.writeHead();
-      if (this.total <= 0) res.end();
-      else res.close(); // unreachable: undici rejects a body shorter than its Content-Length
-    });
+    if (this.bodyPaused) res.resume();
+    this.writeHead();
+    if (this.total <= 0) res.end();
+    else res.close(); // unreachable: both upstream paths reject a body shorter than its Content-Length
   }
 
   cut(): void {
@@ -236,6 +335,8 @@ function onRequest(core: GatewayCore, res: HttpResponse, req: HttpRequest): void
     headers,
     clientIp: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
     hasBody,
+    chunked,
+    upgrade: '',
   };
   if (hasBody) {
     // The body waits until undici asks for it (request body backpressure); onData must be set now.
@@ -251,9 +352,250 @@ function onRequest(core: GatewayCore, res: HttpResponse, req: HttpRequest): void
   if (hasBody && ds.events === null && !ds.done) ds.resumeBody();
 }
 
+// ---- WebSockets ----
+//
+// uWS cannot hand over a raw socket, so WebSockets are proxied at the message level: uWS
+// terminates the client's WebSocket (its upgrade/open/message/close handlers), and the gateway
+// speaks WebSocket to the replica as a client over the socket from upstream/tunnel.ts. Messages
+// keep their type and boundaries, upstream fragments stay fragments, close codes pass both ways,
+// pings are answered per hop. No extension is negotiated on either hop (the replica never sees
+// Sec-WebSocket-Extensions), so frames need no re-compression. Backpressure: replica → client by
+// pausing the upstream socket above WS_HIGH_WATER buffered in uWS (resumed in drain); client →
+// replica has no pause in this uWS version, so it is bounded by maxPayloadLength per message.
+
+/** Largest message either way (uWS closes the client on a larger one; the decoder errors). */
+const WS_MAX_MESSAGE = 16 << 20;
+const WS_HIGH_WATER = 1 << 20;
+/** Above any backlog the high-water pause allows, so uWS never drops a message. */
+const WS_MAX_BACKPRESSURE = 64 << 20;
+
+interface TunnelData {
+  readonly bridge: WsBridge;
+}
+
+const MASK = Buffer.alloc(4);
+const allocBuffer = (n: number): Buffer => Buffer.allocUnsafe(n);
+
+function frame(opcode: number, payload: Uint8Array): Buffer {
+  // RFC 6455 §5.3: a fresh, unpredictable mask for every client frame.
+  randomFillSync(MASK);
+  return encodeFrame(allocBuffer, opcode, payload, true, MASK);
+}
+
+/** RFC 6455 §7.4.1: 1005, 1006 and 1015 are never sent in a Close frame. */
+function sendableCode(code: number): number {
+  return code === 1005 || code === 1006 || code === 1015 || code < 1000 || code > 4999 ? 1000 : code;
+}
+
+class WsBridge implements FrameEvents<Buffer> {
+  private ws: WebSocket<TunnelData> | null = null;
+  private readonly decoder = new FrameDecoder<Buffer>(this, allocBuffer, WS_MAX_MESSAGE);
+  private upstreamPaused = false;
+  private upstreamClosing = false;
+  private finished = false;
+
+  constructor(
+    private readonly upstream: Socket,
+    private rest: Buffer,
+    private readonly closed: () => void,
+  ) {
+    upstream.pause();
+    upstream.on('error', () => undefined);
+    upstream.on('close', this.onUpstreamClose);
+  }
+
+  open(ws: WebSocket<TunnelData>): void {
+    this.ws = ws;
+    const rest = this.rest;
+    this.rest = EMPTY;
+    if (rest.length > 0) this.onUpstreamData(rest);
+    this.upstream.on('data', this.onUpstreamData);
+    if (!this.upstreamPaused) this.upstream.resume();
+  }
+
+  fromClient(message: ArrayBuffer, isBinary: boolean): void {
+    if (this.upstreamClosing) return;
+    // encodeFrame copies (masking), so the ArrayBuffer may be neutered when this returns.
+    this.upstream.write(frame(isBinary ? Opcode.Binary : Opcode.Text, new Uint8Array(message)));
+  }
+
+  drained(): void {
+    const ws = this.ws;
+    if (ws !== null && this.upstreamPaused && ws.getBufferedAmount() < WS_HIGH_WATER) {
+      this.upstreamPaused = false;
+      this.upstream.resume();
+    }
+  }
+
+  /** uWS close handler: the client's WebSocket is gone (closed by either side). */
+  clientClosed(code: number, message: ArrayBuffer): void {
+    this.ws = null;
+    if (!this.upstreamClosing) {
+      this.upstreamClosing = true;
+      this.upstream.end(frame(Opcode.Close, closePayload(sendableCode(code), new Uint8Array(message))));
+    }
+    this.finish();
+  }
+
+  onFrame(fin: boolean, opcode: number, payload: Buffer): void {
+    const ws = this.ws;
+    if (ws === null) return;
+    switch (opcode) {
+      case Opcode.Text:
+      case Opcode.Binary:
+        if (fin) ws.send(payload, opcode === Opcode.Binary);
+        else ws.sendFirstFragment(payload, opcode === Opcode.Binary);
+        break;
+      case Opcode.Continuation:
+        if (fin) ws.sendLastFragment(payload);
+        else ws.sendFragment(payload);
+        break;
+      case Opcode.Ping:
+        this.upstream.write(frame(Opcode.Pong, payload));
+        return;
+      case Opcode.Pong:
+        return;
+      case Opcode.Close: {
+        const code = payload.length >= 2 ? ((payload[0] as number) << 8) | (payload[1] as number) : 1000;
+        // Answer the replica's close (RFC 6455 §5.5.1), then close the client with its code.
+        this.upstreamClosing = true;
+        this.upstream.end(frame(Opcode.Close, payload.subarray(0, 2)));
+        ws.end(sendableCode(code), payload.subarray(2));
+        return;
+      }
+      default:
+        this.protocolError();
+        return;
+    }
+    if (!this.upstreamPaused && ws.getBufferedAmount() >= WS_HIGH_WATER) {
+      this.upstreamPaused = true;
+      this.upstream.pause();
+    }
+  }
+
+  private readonly onUpstreamData = (chunk: Buffer): void => {
+    if (!this.decoder.push(chunk)) this.protocolError();
+  };
+
+  private protocolError(): void {
+    // RFC 6455 §7.4.1: 1002, protocol error (the replica's frames could not be read).
+    this.upstreamClosing = true;
+    this.upstream.destroy();
+    this.ws?.end(1002);
+  }
+
+  private readonly onUpstreamClose = (): void => {
+    this.upstreamClosing = true;
+    // Gone without a Close frame: the client's connection goes the same way.
+    this.ws?.close();
+    this.finish();
+  };
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.upstream.destroy();
+    this.closed();
+  }
+}
+
+class UwsTunnelDownstream extends UwsDownstream implements TunnelDownstream {
+  constructor(
+    res: HttpResponse,
+    private readonly key: string,
+    private readonly context: us_socket_context_t,
+  ) {
+    super(res);
+  }
+
+  upgraded(head: ParsedHead<Buffer>, upstream: Socket, rest: Buffer, closed: () => void): void {
+    if (this.done) {
+      upstream.destroy();
+      closed();
+      return;
+    }
+    this.done = true;
+    this.events = null;
+    let protocol = '';
+    const f = head.fields;
+    for (let i = 0; i < f.length; i += 4) {
+      if (head.buf.toString('latin1', f[i], f[i + 1]).toLowerCase() === 'sec-websocket-protocol')
+        protocol = head.buf.toString('latin1', f[i + 2], f[i + 3]);
+    }
+    const data: TunnelData = { bridge: new WsBridge(upstream, rest, closed) };
+    const res = this.res;
+    // uWS answers the client with its own 101 (Sec-WebSocket-Accept from the same key the
+    // replica accepted), carrying the subprotocol the replica chose and no extensions.
+    res.cork(() => {
+      res.upgrade(data, this.key, protocol, '', this.context);
+    });
+  }
+}
+
+function onUpgrade(
+  core: GatewayCore,
+  res: HttpResponse,
+  req: HttpRequest,
+  context: us_socket_context_t,
+): void {
+  const method = req.getCaseSensitiveMethod();
+  const query = req.getQuery() as string | undefined;
+  const url = req.getUrl();
+  const headers: string[] = [];
+  let host = '';
+  let key = '';
+  req.forEach((k, v) => {
+    headers.push(k, v);
+    if (k === 'host') host = v;
+    else if (k === 'sec-websocket-key') key = v;
+  });
+  const ds = new UwsTunnelDownstream(res, key, context);
+  res.onAborted(() => {
+    ds.aborted();
+  });
+  core.handle(
+    {
+      method,
+      path: query === undefined || query === '' ? url : `${url}?${query}`,
+      host,
+      headers,
+      clientIp: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
+      hasBody: false,
+      chunked: false,
+      upgrade: 'websocket',
+    },
+    ds,
+  );
+}
+
 export function startUws(core: GatewayCore, host: string, port: number): Promise<Frontend> {
   const uws = loadUws();
   const app = uws.App();
+  // Only requests with a valid WebSocket handshake reach upgrade(); uWS yields every other GET to any().
+  app.ws<TunnelData>('/*', {
+    compression: 0, // uWS.DISABLED
+    maxPayloadLength: WS_MAX_MESSAGE,
+    maxBackpressure: WS_MAX_BACKPRESSURE,
+    closeOnBackpressureLimit: 0,
+    // Knative's hijack tracker puts no timer on an upgraded connection; neither do we.
+    idleTimeout: 0,
+    sendPingsAutomatically: false,
+    upgrade: (res, req, context) => {
+      onUpgrade(core, res, req, context);
+    },
+    open: (ws) => {
+      ws.getUserData().bridge.open(ws);
+    },
+    message: (ws, message, isBinary) => {
+      ws.getUserData().bridge.fromClient(message, isBinary);
+    },
+    drain: (ws) => {
+      ws.getUserData().bridge.drained();
+    },
+    close: (ws, code, message) => {
+      ws.getUserData().bridge.clientClosed(code, message);
+    },
+  });
   app.any('/*', (res, req) => {
     onRequest(core, res, req);
   });

@@ -8,6 +8,8 @@ export const KEDGE_BIN = fileURLToPath(new URL('../../cli/kedge.js', import.meta
 
 export interface KedgeProcess {
   readonly child: ChildProcess;
+  /** The kedge process id (for /proc/<pid>/status sampling). */
+  readonly pid: number;
   readonly gatewayPort: number;
   readonly adminPort: number;
   /** Every line kedge printed so far (stdout and stderr). */
@@ -18,12 +20,37 @@ export interface KedgeProcess {
   stop(timeoutMs?: number): Promise<number | null>;
 }
 
-export async function startKedge(dir: string, extraArgs: readonly string[] = []): Promise<KedgeProcess> {
-  const child = spawn(
-    process.execPath,
-    [KEDGE_BIN, 'up', '-f', dir, '--port', '0', '--admin-port', '0', ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+export interface StartOptions {
+  /** Added to the environment kedge inherits (e.g. KEDGE_FRONTEND=node). */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Raise the open-file limit of the kedge process to this (through `sh -c 'ulimit -n N; exec ...'`,
+   * which keeps the pid). Raising the hard limit needs root; without it the soft limit is raised
+   * as far as the hard one allows.
+   */
+  readonly maxOpenFiles?: number;
+}
+
+export async function startKedge(
+  dir: string,
+  extraArgs: readonly string[] = [],
+  options: StartOptions = {},
+): Promise<KedgeProcess> {
+  const args = [KEDGE_BIN, 'up', '-f', dir, '--port', '0', '--admin-port', '0', ...extraArgs];
+  const env = { ...process.env, ...options.env };
+  const child =
+    options.maxOpenFiles === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
+      : spawn(
+          '/bin/sh',
+          [
+            '-c',
+            `ulimit -Hn ${options.maxOpenFiles} 2>/dev/null; ulimit -Sn ${options.maxOpenFiles} 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"; exec "$0" "$@"`,
+            process.execPath,
+            ...args,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'], env },
+        );
   const output: string[] = [];
   const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
   const onLine = (line: string): void => {
@@ -82,7 +109,7 @@ export async function startKedge(dir: string, extraArgs: readonly string[] = [])
     clearTimeout(timer);
     return child.exitCode;
   };
-  return { child, gatewayPort, adminPort, output, waitForLine, stop };
+  return { child, pid: child.pid ?? 0, gatewayPort, adminPort, output, waitForLine, stop };
 }
 
 export interface TextResponse {

@@ -1,0 +1,868 @@
+// The conformance suite, run for each front end × upstream client (gateway.test.ts: raw,
+// gateway-undici.test.ts: undici): real sockets on 127.0.0.1, port 0, backends started here.
+// Every wait is bounded.
+import { createHash } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { describe, test } from 'node:test';
+import type { TestContext } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import type { RevisionSpec, Route } from '../../controller/state.js';
+import { systemClock } from '../../lib/clock.js';
+import { silentLogger } from '../../lib/log.js';
+import { Gateway } from '../gateway.js';
+import { Opcode } from '../upstream/ws-frames.js';
+import type { GatewayOptions } from '../gateway.js';
+import type { UpstreamMode } from '../proxy.js';
+import {
+  deadPort,
+  RecordingStats,
+  rev,
+  route,
+  seeded,
+  send,
+  startBackend,
+  openWebSocket,
+  startRawBackend,
+  startWsEchoBackend,
+  stateOf,
+  until,
+} from './fixtures.js';
+import type { Backend } from './fixtures.js';
+
+const HOST = 'hello.default.example.com';
+const KEY = 'default/hello-00001';
+
+interface Rig {
+  readonly gw: Gateway;
+  readonly stats: RecordingStats;
+  readonly registry: Registry;
+  readonly backend: Backend | null;
+}
+
+interface RigOptions {
+  readonly revision?: Partial<RevisionSpec>;
+  readonly routes?: readonly Route[];
+  readonly revisions?: readonly RevisionSpec[];
+  /** null: no endpoints (revision at zero). */
+  readonly handler?: ((req: IncomingMessage, res: ServerResponse) => void) | null;
+  readonly gateway?: Partial<GatewayOptions>;
+}
+
+export function conformance(frontend: 'uws' | 'node', upstream: UpstreamMode): void {
+  async function rig(t: TestContext, o: RigOptions = {}): Promise<Rig> {
+    const stats = new RecordingStats();
+    const registry = new Registry();
+    const gw = await Gateway.start({
+      host: '127.0.0.1',
+      port: 0,
+      frontend,
+      upstream,
+      clock: systemClock,
+      stats,
+      logger: silentLogger,
+      registry,
+      ...o.gateway,
+    });
+    t.after(() => gw.close());
+    assert.equal(gw.frontend, frontend);
+    assert.equal(gw.upstream, upstream);
+    gw.applyState(
+      stateOf(
+        o.revisions ?? [rev('hello-00001', o.revision)],
+        o.routes ?? [route(HOST, [['hello-00001', 100]])],
+      ),
+    );
+    let backend: Backend | null = null;
+    if (o.handler !== null) {
+      backend = await startBackend(o.handler ?? echoHandler);
+      t.after(() => backend?.close());
+      gw.setEndpoints(KEY, [backend.endpoint('e1')]);
+    }
+    return { gw, stats, registry, backend };
+  }
+
+  describe(`gateway conformance (${frontend} + ${upstream})`, () => {
+    test('GET is proxied with forwarding headers, Knative and hop-by-hop headers stripped both ways', async (t) => {
+      const { gw } = await rig(t);
+      const r = await send(gw.port, {
+        path: '/a/b?x=1',
+        headers: {
+          'x-forwarded-for': '10.0.0.1',
+          connection: 'x-secret, keep-alive',
+          'x-secret': 'drop me',
+          'keep-alive': 'timeout=5',
+          te: 'trailers',
+          'knative-serving-revision': 'hello-00001',
+          'knative-serving-namespace': 'default',
+          'x-custom': 'kept',
+        },
+      });
+      assert.equal(r.status, 200);
+      const seen = JSON.parse(String(r.headers['x-seen'])) as Record<string, string>;
+      assert.equal(seen['x-url'], '/a/b?x=1');
+      assert.equal(seen['host'], HOST);
+      assert.equal(seen['x-custom'], 'kept');
+      assert.equal(seen['x-forwarded-for'], '10.0.0.1, 127.0.0.1');
+      assert.equal(seen['x-forwarded-proto'], 'http');
+      assert.equal(seen['x-forwarded-host'], HOST);
+      assert.equal(seen['forwarded'], `for=127.0.0.1;host=${HOST};proto=http`);
+      for (const h of [
+        'x-secret',
+        'keep-alive',
+        'te',
+        'knative-serving-revision',
+        'knative-serving-namespace',
+      ]) {
+        assert.equal(seen[h], undefined, h);
+      }
+      // Upstream hop-by-hop response headers never reach the client.
+      assert.equal(r.headers['x-upstream-secret'], undefined);
+      assert.equal(r.headers['x-kept'], 'yes');
+      assert.equal(r.body.toString(), 'hello');
+      // One Date only (uWS writes its own; the upstream one is stripped there).
+      assert.equal(r.rawHeaders.filter((h) => h.toLowerCase() === 'date').length, 1);
+    });
+
+    test('unknown host → 404 with the code header and a one-line body', async (t) => {
+      const { gw } = await rig(t);
+      const r = await send(gw.port, { host: 'nope.default.example.com' });
+      assert.equal(r.status, 404);
+      assert.equal(r.headers['x-kedge-error'], 'KEDGE_ROUTE_NOT_FOUND');
+      assert.match(r.headers['content-type'] ?? '', /^text\/plain/);
+      assert.match(r.body.toString(), /^404 host nope\.default\.example\.com: no route; .+\n$/);
+    });
+
+    test('Host with uppercase, port and trailing dot is routed', async (t) => {
+      const { gw } = await rig(t);
+      for (const host of [
+        'HELLO.Default.Example.COM',
+        `${HOST}:8080`,
+        `${HOST}.`,
+        `Hello.default.example.com.:80`,
+      ]) {
+        const r = await send(gw.port, { host });
+        assert.equal(r.status, 200, host);
+        const seen = JSON.parse(String(r.headers['x-seen'])) as Record<string, string>;
+        assert.equal(seen['host'], host, 'the original Host is passed on');
+      }
+    });
+
+    test('1 MB POST echo with content-length and chunked, checked by hash', async (t) => {
+      const { gw } = await rig(t, { handler: pipeEcho });
+      const payload = Buffer.alloc(1 << 20);
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 31 + 7) & 0xff;
+      const want = createHash('sha256').update(payload).digest('hex');
+      const withLength = await send(gw.port, { method: 'POST', path: '/echo', body: payload });
+      assert.equal(withLength.status, 200);
+      assert.equal(withLength.headers['content-length'], String(payload.length));
+      assert.equal(createHash('sha256').update(withLength.body).digest('hex'), want);
+      const chunked = await send(gw.port, {
+        method: 'POST',
+        path: '/echo',
+        body: (write) => {
+          for (let off = 0; off < payload.length; off += 100_000) write(payload.subarray(off, off + 100_000));
+          write(Buffer.alloc(0));
+        },
+      });
+      assert.equal(chunked.status, 200);
+      assert.equal(chunked.headers['transfer-encoding'], 'chunked');
+      assert.equal(createHash('sha256').update(chunked.body).digest('hex'), want);
+    });
+
+    test('HEAD keeps content-length and the keep-alive connection', async (t) => {
+      const { gw } = await rig(t);
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      t.after(() => {
+        agent.destroy();
+      });
+      const head = await send(gw.port, { method: 'HEAD', path: '/sized', agent });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers['content-length'], '5');
+      assert.equal(head.body.length, 0);
+      const get = await send(gw.port, { path: '/sized', agent });
+      assert.equal(get.status, 200);
+      assert.equal(get.body.toString(), 'hello');
+      assert.equal(get.reusedSocket, true, 'the connection survived the HEAD');
+    });
+
+    test('204 and 304 have no body; two set-cookie headers survive', async (t) => {
+      const { gw } = await rig(t);
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      t.after(() => {
+        agent.destroy();
+      });
+      const r204 = await send(gw.port, { path: '/204', agent });
+      assert.equal(r204.status, 204);
+      assert.equal(r204.body.length, 0);
+      const r304 = await send(gw.port, { path: '/304', agent });
+      assert.equal(r304.status, 304);
+      assert.equal(r304.body.length, 0);
+      const cookies = await send(gw.port, { path: '/cookies', agent });
+      assert.deepEqual(cookies.headers['set-cookie'], ['a=1; Path=/', 'b=2; Path=/']);
+      assert.equal(cookies.reusedSocket, true);
+    });
+
+    test('80/20 split over 1000 requests is within ±5 %', async (t) => {
+      const b2 = await startBackend((_req, res) => res.end('two'));
+      t.after(() => b2.close());
+      const { gw } = await rig(t, {
+        revisions: [rev('hello-00001'), rev('hello-00002')],
+        routes: [
+          route(HOST, [
+            ['hello-00001', 80],
+            ['hello-00002', 20],
+          ]),
+        ],
+        handler: (_req, res) => res.end('one'),
+        gateway: { random: seeded(42) },
+      });
+      gw.setEndpoints('default/hello-00002', [b2.endpoint('e2')]);
+      const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+      t.after(() => {
+        agent.destroy();
+      });
+      let one = 0;
+      for (let batch = 0; batch < 100; batch++) {
+        const replies = await Promise.all(Array.from({ length: 10 }, () => send(gw.port, { agent })));
+        for (const r of replies) if (r.body.toString() === 'one') one++;
+      }
+      assert.ok(one >= 750 && one <= 850, `revision 1 got ${one} of 1000`);
+    });
+
+    test('cold start: the request waits, poke() fires once synchronously, setEndpoints answers it', async (t) => {
+      const { gw, stats, registry } = await rig(t, { handler: null });
+      const pending = send(gw.port);
+      await until('queued', () => gw.revisionLoad(KEY).queued === 1);
+      assert.deepEqual(stats.pokes, [KEY], 'poked in the same turn that queued the request');
+      const second = send(gw.port);
+      await until('second queued', () => gw.revisionLoad(KEY).queued === 2);
+      assert.equal(stats.pokes.length, 1, 'one poke per cold start');
+      const b = await startBackend(echoHandler);
+      t.after(() => b.close());
+      gw.setEndpoints(KEY, [b.endpoint('cold')]);
+      assert.equal((await pending).status, 200);
+      assert.equal((await second).status, 200);
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+      const text = await registry.metrics();
+      assert.match(text, /kedge_cold_starts_total\{namespace="default",revision="hello-00001"\} 1/);
+      assert.match(text, /kedge_cold_start_seconds_count 1/);
+      assert.match(
+        text,
+        /kedge_requests_total\{namespace="default",revision="hello-00001",code_class="2xx"\} 2/,
+      );
+    });
+
+    test('queue full → 503 with Retry-After', async (t) => {
+      const { gw } = await rig(t, { handler: null, gateway: { queueLimit: 2 } });
+      const waiting = [send(gw.port).catch(() => null), send(gw.port).catch(() => null)];
+      await until('two queued', () => gw.revisionLoad(KEY).queued === 2);
+      const r = await send(gw.port);
+      assert.equal(r.status, 503);
+      assert.equal(r.headers['retry-after'], '1');
+      assert.equal(r.headers['x-kedge-error'], 'KEDGE_QUEUE_FULL');
+      assert.equal(r.body.toString(), `503 revision ${KEY}: queue full (2 waiting); retry after 1s\n`);
+      gw.setRevisionFailure(KEY, { reason: 'Test', message: 'end of test' });
+      await Promise.all(waiting);
+    });
+
+    test('no capacity before queueTimeoutSeconds → 504', async (t) => {
+      const { gw } = await rig(t, { handler: null, revision: { queueTimeoutSeconds: 0.3 } });
+      const started = Date.now();
+      const r = await send(gw.port);
+      assert.equal(r.status, 504);
+      assert.equal(r.headers['x-kedge-error'], 'KEDGE_NO_CAPACITY_TIMEOUT');
+      assert.ok(Date.now() - started >= 250, 'not before the deadline');
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('client abort while queued leaves the queue and the counts go back to 0', async (t) => {
+      const { gw } = await rig(t, { handler: null });
+      const req = httpRequest({ host: '127.0.0.1', port: gw.port, headers: { host: HOST }, agent: false });
+      req.on('error', () => undefined);
+      req.end();
+      await until('queued', () => gw.revisionLoad(KEY).queued === 1);
+      req.destroy();
+      await until('dequeued', () => gw.revisionLoad(KEY).queued === 0);
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+      // The revision still works afterwards, FIFO from an empty queue.
+      const b = await startBackend(echoHandler);
+      t.after(() => b.close());
+      gw.setEndpoints(KEY, [b.endpoint('late')]);
+      assert.equal((await send(gw.port)).status, 200);
+    });
+
+    test('containerConcurrency 1: the second request waits until the first finishes', async (t) => {
+      const held: ServerResponse[] = [];
+      const { gw } = await rig(t, {
+        revision: { containerConcurrency: 1 },
+        handler: (req, res) => {
+          if (req.url === '/hold') held.push(res);
+          else res.end('quick');
+        },
+      });
+      const first = send(gw.port, { path: '/hold' });
+      await until('first in flight', () => held.length === 1);
+      const second = send(gw.port, { path: '/quick' });
+      await until('second queued', () => gw.revisionLoad(KEY).queued === 1);
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 1, queued: 1 });
+      held[0]?.end('held');
+      assert.equal((await first).body.toString(), 'held');
+      assert.equal((await second).body.toString(), 'quick');
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('connection refused → 502; with a second replica it is retried once there', async (t) => {
+      const dead = await deadPort();
+      // random() = 0 makes the picker choose slots[0] (the dead one) first.
+      const { gw, backend } = await rig(t, { gateway: { random: () => 0 } });
+      gw.setEndpoints(KEY, [{ id: 'dead', host: '127.0.0.1', port: dead }]);
+      const refused = await send(gw.port);
+      assert.equal(refused.status, 502);
+      assert.equal(refused.headers['x-kedge-error'], 'KEDGE_UPSTREAM_CONNECT');
+      assert.match(refused.body.toString(), /refused the connection \(ECONNREFUSED\)/);
+      assert.ok(backend !== null);
+      gw.setEndpoints(KEY, [{ id: 'dead2', host: '127.0.0.1', port: dead }, backend.endpoint('e1')]);
+      const retried = await send(gw.port, { method: 'POST', body: Buffer.from('abc') });
+      assert.equal(retried.status, 200);
+      assert.equal(retried.body.toString(), 'hello');
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('upstream reset mid-body cuts the client connection; counts go back to 0', async (t) => {
+      const { gw } = await rig(t, {
+        handler: (_req, res) => {
+          res.writeHead(200, { 'content-length': '100000' });
+          res.write(Buffer.alloc(1000, 1));
+          setTimeout(() => res.socket?.destroy(), 20);
+        },
+      });
+      await assert.rejects(send(gw.port));
+      await until('released', () => gw.revisionLoad(KEY).inFlight === 0);
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('client abort mid-response cancels the upstream request; counts go back to 0', async (t) => {
+      let upstreamClosed = false;
+      const { gw } = await rig(t, {
+        handler: (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('first part');
+          res.on('close', () => {
+            upstreamClosed = true;
+          });
+        },
+      });
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port: gw.port, headers: { host: HOST }, agent: false },
+          (res) => {
+            res.once('data', () => {
+              req.destroy();
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => undefined);
+        req.on('timeout', reject);
+        req.end();
+      });
+      await until('upstream request cancelled', () => upstreamClosed);
+      await until('released', () => gw.revisionLoad(KEY).inFlight === 0);
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('responseStartTimeoutSeconds → 504, and the total timeout → 504', async (t) => {
+      const { gw } = await rig(t, {
+        revision: { responseStartTimeoutSeconds: 0.3 },
+        handler: () => undefined,
+      });
+      const r = await send(gw.port);
+      assert.equal(r.status, 504);
+      assert.equal(r.headers['x-kedge-error'], 'KEDGE_UPSTREAM_TIMEOUT');
+      assert.match(r.body.toString(), /responseStartTimeoutSeconds=0\.3/);
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+      gw.applyState(
+        stateOf([rev('hello-00001', { timeoutSeconds: 0.3 })], [route(HOST, [['hello-00001', 100]])]),
+      );
+      const total = await send(gw.port);
+      assert.equal(total.status, 504);
+      assert.match(total.body.toString(), /timeoutSeconds=0\.3/);
+    });
+
+    test('idleTimeoutSeconds after the head cuts the response', async (t) => {
+      const { gw } = await rig(t, {
+        revision: { idleTimeoutSeconds: 0.3 },
+        handler: (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('partial');
+        },
+      });
+      await assert.rejects(send(gw.port));
+      await until('released', () => gw.revisionLoad(KEY).inFlight === 0);
+    });
+
+    test('setRevisionFailure answers queued requests with 503 at once, and new ones too', async (t) => {
+      const { gw } = await rig(t, { handler: null });
+      const queued = send(gw.port);
+      await until('queued', () => gw.revisionLoad(KEY).queued === 1);
+      gw.setRevisionFailure(KEY, {
+        reason: 'ExitCode1',
+        message: 'the process exited with code 1\nlast lines',
+      });
+      const r = await queued;
+      assert.equal(r.status, 503);
+      assert.equal(r.headers['x-kedge-error'], 'KEDGE_REVISION_FAILED');
+      assert.equal(
+        r.body.toString(),
+        `503 revision ${KEY}: failed (ExitCode1): the process exited with code 1 last lines; see \`kedge logs\`, fix the container and re-apply\n`,
+      );
+      assert.equal((await send(gw.port)).status, 503);
+      gw.setRevisionFailure(KEY, null);
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('a route with no splits → 503 naming the service', async (t) => {
+      const { gw } = await rig(t, { routes: [route(HOST, [])] });
+      const r = await send(gw.port);
+      assert.equal(r.status, 503);
+      assert.equal(r.headers['x-kedge-error'], 'KEDGE_NO_READY_REVISION');
+      assert.match(r.body.toString(), /^503 service default\/hello: no ready revision/);
+    });
+
+    test('waitForIdle resolves after the in-flight request ends', async (t) => {
+      const held: ServerResponse[] = [];
+      const { gw, backend } = await rig(t, { handler: (_req, res) => held.push(res) });
+      assert.ok(backend !== null);
+      const r = send(gw.port);
+      await until('in flight', () => held.length === 1);
+      gw.setEndpoints(KEY, []);
+      let idle = false;
+      const waiting = gw.waitForIdle('e1').then(() => {
+        idle = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      assert.equal(idle, false);
+      held[0]?.end('done');
+      await waiting;
+      assert.equal((await r).body.toString(), 'done');
+      await gw.waitForIdle('unknown-endpoint');
+    });
+
+    test('SSE events arrive one by one', async (t) => {
+      let next: (() => void) | null = null;
+      const { gw } = await rig(t, {
+        handler: (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+          let n = 0;
+          const emit = (): void => {
+            n++;
+            res.write(`data: event ${n}\n\n`);
+            if (n === 3) res.end();
+            else next = emit;
+          };
+          emit();
+        },
+      });
+      const got: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port: gw.port, headers: { host: HOST }, agent: false },
+          (res) => {
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              got.push(chunk);
+              const emit = next;
+              next = null;
+              // The next event is only written after this one arrived.
+              if (emit !== null) setTimeout(emit, 5);
+            });
+            res.on('end', resolve);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      assert.deepEqual(got, ['data: event 1\n\n', 'data: event 2\n\n', 'data: event 3\n\n']);
+    });
+
+    test('a slow reader of a large body holds the upstream back (no whole-body buffering)', async (t) => {
+      const total = 64 << 20;
+      let written = 0;
+      const { gw } = await rig(t, {
+        handler: (_req, res) => {
+          res.writeHead(200, { 'content-length': String(total) });
+          const chunk = Buffer.alloc(64 << 10, 7);
+          const pump = (): void => {
+            while (written < total) {
+              written += chunk.length;
+              if (!res.write(chunk)) {
+                res.once('drain', pump);
+                return;
+              }
+            }
+            res.end();
+          };
+          pump();
+        },
+      });
+      const received = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port: gw.port, headers: { host: HOST }, agent: false },
+          (res) => {
+            res.pause();
+            setTimeout(() => {
+              // Socket buffers on three hops plus a few chunks in flight; far below the 64 MB body.
+              assert.ok(written < 24 << 20, `upstream wrote ${written} bytes while the client read nothing`);
+              let n = 0;
+              res.on('data', (c: Buffer) => (n += c.length));
+              res.on('end', () => {
+                resolve(n);
+              });
+              res.resume();
+            }, 400);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(received, total);
+      await until('released', () => gw.revisionLoad(KEY).inFlight === 0);
+    });
+
+    test('Expect: 100-continue is answered and the body still arrives', async (t) => {
+      const { gw } = await rig(t, { handler: pipeEcho });
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: gw.port,
+            method: 'POST',
+            path: '/echo',
+            headers: { host: HOST, expect: '100-continue', 'content-length': '5' },
+            agent: false,
+          },
+          (res) => {
+            let s = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (s += c));
+            res.on('end', () => {
+              resolve(s);
+            });
+          },
+        );
+        req.on('continue', () => req.end('12345'));
+        req.on('error', reject);
+        const fallback = setTimeout(() => {
+          if (!req.writableEnded) req.end('12345');
+        }, 1_000);
+        req.on('close', () => {
+          clearTimeout(fallback);
+        });
+      });
+      assert.equal(body, '12345');
+    });
+
+    test('a request with an empty Host → 400 KEDGE_BAD_REQUEST', async (t) => {
+      const { gw } = await rig(t);
+      const raw = await new Promise<string>((resolve, reject) => {
+        const sock = connect(gw.port, '127.0.0.1', () => {
+          sock.write('GET / HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n');
+        });
+        let s = '';
+        sock.setEncoding('latin1');
+        sock.on('data', (c: string) => (s += c));
+        sock.on('end', () => {
+          resolve(s);
+        });
+        sock.on('error', reject);
+        setTimeout(() => {
+          sock.destroy();
+          resolve(s);
+        }, 1_000);
+      });
+      assert.match(raw, /^HTTP\/1\.[01] 400/);
+      assert.match(raw, /x-kedge-error: KEDGE_BAD_REQUEST/i);
+    });
+
+    test('stats: record() reports concurrency and request counts each second', async (t) => {
+      const { gw, stats } = await rig(t);
+      await Promise.all([send(gw.port), send(gw.port)]);
+      await until('a report', () => stats.records.some((r) => r.some((s) => s.revision === KEY)), 2_500);
+      const stat = stats.records.flat().find((s) => s.revision === KEY);
+      assert.ok(stat !== undefined);
+      assert.equal(stat.requestCount, 2);
+      assert.ok(stat.averageConcurrency > 0);
+    });
+
+    test('chunked response with trailers: body intact, trailers dropped, both sockets reused', async (t) => {
+      const { gw, backend } = await rig(t, {
+        handler: (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
+          res.write('abc');
+          res.addTrailers({ 'x-checksum': '123' });
+          res.end('def');
+        },
+      });
+      let connections = 0;
+      backend?.server.on('connection', () => connections++);
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      t.after(() => {
+        agent.destroy();
+      });
+      for (let i = 0; i < 3; i++) {
+        const r = await send(gw.port, { agent });
+        assert.equal(r.status, 200);
+        assert.equal(r.body.toString(), 'abcdef');
+        assert.equal(r.headers['trailer'], undefined, 'Trailer is hop-by-hop here');
+        assert.equal(r.headers['x-checksum'], undefined);
+        if (i > 0) assert.equal(r.reusedSocket, true);
+      }
+      assert.equal(connections, 1, 'one upstream connection for three requests');
+    });
+
+    test('1xx interim responses are skipped; the final response follows', async (t) => {
+      const { gw } = await rig(t, {
+        handler: (_req, res) => {
+          res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+          res.writeProcessing();
+          res.end('final');
+        },
+      });
+      const r = await send(gw.port);
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), 'final');
+    });
+
+    test('Connection: close from the replica: the response arrives, the next request reconnects', async (t) => {
+      const { gw, backend } = await rig(t, {
+        handler: (_req, res) => {
+          res.setHeader('connection', 'close');
+          res.end('bye');
+        },
+      });
+      let connections = 0;
+      backend?.server.on('connection', () => connections++);
+      for (let i = 0; i < 2; i++) {
+        const r = await send(gw.port);
+        assert.equal(r.status, 200);
+        assert.equal(r.body.toString(), 'bye');
+      }
+      assert.equal(connections, 2);
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('close-delimited and HTTP/1.0 responses are read to the end of the connection', async (t) => {
+      const raw = await startRawBackend((socket, head) => {
+        if (head.startsWith('GET /http10'))
+          socket.end('HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n\r\nten');
+        else socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil close');
+      });
+      t.after(() => raw.close());
+      const { gw } = await rig(t, { handler: null });
+      gw.setEndpoints(KEY, [raw.endpoint('raw')]);
+      const r = await send(gw.port);
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), 'until close');
+      const r10 = await send(gw.port, { path: '/http10' });
+      assert.equal(r10.status, 200);
+      assert.equal(r10.body.toString(), 'ten');
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('a replica that resets before responding → 502 KEDGE_UPSTREAM_RESET', async (t) => {
+      const raw = await startRawBackend((socket) => {
+        socket.resetAndDestroy();
+      });
+      t.after(() => raw.close());
+      const { gw } = await rig(t, { handler: null });
+      gw.setEndpoints(KEY, [raw.endpoint('raw')]);
+      const r = await send(gw.port);
+      assert.equal(r.status, 502);
+      assert.equal(r.headers['x-kedge-error'], 'KEDGE_UPSTREAM_RESET');
+      const post = await send(gw.port, { method: 'POST', body: Buffer.from('data') });
+      assert.equal(post.status, 502);
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test(
+      'a stale pooled socket is retried once for a bodiless GET, never for a POST',
+      { skip: upstream === 'undici' ? 'undici does not re-send on a stale pooled socket' : false },
+      async (t) => {
+        // Each connection answers its first request and drops the second unanswered: what a
+        // replica closing an idle keep-alive socket looks like when the request crosses the FIN.
+        const raw = await startRawBackend((socket, _head, index) => {
+          if (index === 0) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst');
+          else socket.destroy();
+        });
+        t.after(() => raw.close());
+        const { gw } = await rig(t, { handler: null });
+        gw.setEndpoints(KEY, [raw.endpoint('raw')]);
+        assert.equal((await send(gw.port)).body.toString(), 'first');
+        const retried = await send(gw.port);
+        assert.equal(retried.status, 200, 'the GET went again on a new connection');
+        assert.equal(retried.body.toString(), 'first');
+        assert.equal(raw.connections(), 2);
+        const post = await send(gw.port, { method: 'POST', body: Buffer.from('once') });
+        assert.equal(post.status, 502, 'a request with a body is never sent twice');
+        assert.equal(post.headers['x-kedge-error'], 'KEDGE_UPSTREAM_RESET');
+        assert.equal(raw.connections(), 2);
+        assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+      },
+    );
+
+    test('a response the strict parser refuses goes through undici for that replica', async (t) => {
+      // llhttp accepts a transfer-coding list ending in chunked; the raw parser does not.
+      const raw = await startRawBackend((socket) => {
+        socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
+      });
+      t.after(() => raw.close());
+      const { gw } = await rig(t, { handler: null });
+      gw.setEndpoints(KEY, [raw.endpoint('raw')]);
+      for (let i = 0; i < 2; i++) {
+        const r = await send(gw.port);
+        assert.equal(r.status, 200);
+        assert.equal(r.body.toString(), 'ok');
+      }
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('100 concurrent requests with bodies over a pool capped by containerConcurrency', async (t) => {
+      const { gw } = await rig(t, { handler: pipeEcho, revision: { containerConcurrency: 8 } });
+      const agent = new Agent({ keepAlive: true, maxSockets: 100 });
+      t.after(() => {
+        agent.destroy();
+      });
+      const replies = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          send(gw.port, { method: 'POST', path: '/echo', body: Buffer.from(`body-${i}`), agent }),
+        ),
+      );
+      replies.forEach((r, i) => {
+        assert.equal(r.body.toString(), `body-${i}`);
+      });
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('WebSocket: messages both ways, fragments, close codes; held open past the response timers; counted in flight', async (t) => {
+      const ws = await startWsEchoBackend();
+      t.after(() => ws.close());
+      const { gw } = await rig(t, {
+        handler: null,
+        revision: { responseStartTimeoutSeconds: 0.2, idleTimeoutSeconds: 0.2, timeoutSeconds: 0.4 },
+      });
+      gw.setEndpoints(KEY, [ws.endpoint('ws')]);
+      const c = await openWebSocket(gw.port, {
+        protocol: 'chat, superchat',
+        extensions: 'permessage-deflate',
+      });
+      t.after(() => {
+        c.destroy();
+      });
+      assert.equal(c.status, 101, c.head);
+      assert.match(c.head, /sec-websocket-protocol: chat/i);
+      // uWS terminates the client's WebSocket and negotiates no extension on either hop.
+      if (frontend === 'uws') assert.equal(ws.lastExtensions(), '');
+      c.send(Opcode.Text, 'hello');
+      const hello = await c.next();
+      assert.equal(hello.opcode, Opcode.Text);
+      assert.equal(hello.payload.toString(), 'hello');
+      const big = Buffer.alloc(300_000);
+      for (let i = 0; i < big.length; i++) big[i] = i & 0xff;
+      c.send(Opcode.Binary, big);
+      const echoed = await c.next();
+      assert.equal(echoed.opcode, Opcode.Binary);
+      assert.ok(echoed.payload.equals(big), 'binary message intact');
+      assert.deepEqual(
+        gw.revisionLoad(KEY),
+        { inFlight: 1, queued: 0 },
+        'an open WebSocket is one request in flight',
+      );
+      // Past responseStart, idle and total timeouts: the 101 was the response start.
+      await new Promise((r) => setTimeout(r, 700));
+      c.send(Opcode.Text, 'fragments');
+      let message = '';
+      for (;;) {
+        const f = await c.next();
+        message += f.payload.toString();
+        if (f.fin) break;
+      }
+      assert.equal(message, 'fragments');
+      c.send(Opcode.Text, 'close-me');
+      const close = await c.next();
+      assert.equal(close.opcode, Opcode.Close);
+      assert.equal(close.payload.readUInt16BE(0), 4000);
+      assert.equal(close.payload.subarray(2).toString(), 'bye');
+      // RFC 6455 §5.5.1: the client answers the Close; then the replica closes the connection.
+      c.send(Opcode.Close, close.payload.subarray(0, 2));
+      await c.closed;
+      await until('released', () => gw.revisionLoad(KEY).inFlight === 0);
+    });
+
+    test('WebSocket: cold start queues the upgrade; a refused upgrade is passed on', async (t) => {
+      const ws = await startWsEchoBackend();
+      t.after(() => ws.close());
+      const { gw, stats } = await rig(t, { handler: null });
+      const pending = openWebSocket(gw.port);
+      await until('queued', () => gw.revisionLoad(KEY).queued === 1);
+      assert.deepEqual(stats.pokes, [KEY]);
+      gw.setEndpoints(KEY, [ws.endpoint('ws')]);
+      const c = await pending;
+      t.after(() => {
+        c.destroy();
+      });
+      assert.equal(c.status, 101);
+      c.send(Opcode.Text, 'after cold start');
+      assert.equal((await c.next()).payload.toString(), 'after cold start');
+      c.send(Opcode.Close, Buffer.from([0x03, 0xe8]));
+      await c.closed;
+      await until('released', () => gw.revisionLoad(KEY).inFlight === 0);
+      const refused = await openWebSocket(gw.port, { path: '/refuse' });
+      assert.equal(refused.status, 403);
+      await refused.closed;
+      assert.equal(refused.body(), 'refused');
+      const unknown = await openWebSocket(gw.port, { host: 'nope.default.example.com' });
+      assert.equal(unknown.status, 404);
+      unknown.destroy();
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+  });
+}
+
+function echoHandler(req: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    switch (req.url ?? '/') {
+      case '/204':
+        res.writeHead(204).end();
+        return;
+      case '/304':
+        res.writeHead(304, { etag: '"x"' }).end();
+        return;
+      case '/cookies':
+        res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
+        res.end('cookies');
+        return;
+      case '/sized':
+        res.writeHead(200, { 'content-length': '5' });
+        res.end(req.method === 'HEAD' ? undefined : 'hello');
+        return;
+      default:
+        res.setHeader('x-seen', JSON.stringify({ ...req.headers, 'x-url': req.url }));
+        res.setHeader('connection', 'x-upstream-secret');
+        res.setHeader('x-upstream-secret', 'hop');
+        res.setHeader('x-kept', 'yes');
+        res.end('hello');
+    }
+  });
+}
+
+/** Echoes the body as it arrives: Content-Length in → Content-Length out, chunked otherwise. */
+function pipeEcho(req: IncomingMessage, res: ServerResponse): void {
+  const cl = req.headers['content-length'];
+  res.writeHead(200, cl === undefined ? {} : { 'content-length': cl });
+  req.pipe(res);
+}
