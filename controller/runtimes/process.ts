@@ -64,6 +64,10 @@ const DEFAULT_PROGRESS_DEADLINE_MS = 600_000;
 const PROGRESS_DEADLINE_ANNOTATION = 'serving.knative.dev/progress-deadline';
 /** Lines of a replica's own output quoted in a failure message. */
 const FAILURE_TAIL_LINES = 10;
+/** Readiness is probed every FAST_PROBE_INTERVAL_MS for the first FAST_PROBE_WINDOW_MS after spawn. */
+const FAST_PROBE_INTERVAL_MS = 2;
+const FAST_PROBE_WINDOW_MS = 2_000;
+
 /** A probe connect that takes longer than this is retried (Knative's aggressive probe uses 100 ms). */
 const PROBE_CONNECT_TIMEOUT_MS = 100;
 /** After the group leader exits, how long we wait for its stdio pipes to flush before moving on. */
@@ -427,10 +431,15 @@ export class ProcessRuntime implements Runtime {
       done = true;
       socket.destroy();
       if (replica.state !== 'starting') return;
+      // Most apps listen within a second of spawn (a Node hello world: ~60 ms), and every
+      // millisecond between listening and our noticing is cold-start latency a user waits for;
+      // a refused loopback connect costs microseconds, so probe fast at first, then relax.
+      const sinceSpawnMs = performance.now() - replica.startedAtMs;
+      const intervalMs = sinceSpawnMs < FAST_PROBE_WINDOW_MS ? FAST_PROBE_INTERVAL_MS : this.probeIntervalMs;
       const t = setTimeout(() => {
         replica.timers = replica.timers.filter((x) => x !== t);
         this.probe(rev, replica);
-      }, this.probeIntervalMs);
+      }, intervalMs);
       replica.timers.push(t);
     };
     socket.setTimeout(PROBE_CONNECT_TIMEOUT_MS, retry);
