@@ -16,6 +16,7 @@ import { Gateway } from '../gateway/gateway.js';
 import { AdminServer } from '../lib/admin-server.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
+import { RecentErrorLog } from '../dashboard/recent-errors.js';
 import { registerDashboard, type Dashboard } from '../dashboard/register.js';
 import { registerAdminApi } from './admin-api.js';
 import { ColdStartLog } from './cold-start-log.js';
@@ -42,6 +43,8 @@ export interface LocalPlatformOptions {
   readonly clock?: Clock;
   /** Called after every reconcile that changed what users see (services, URLs, readiness). */
   readonly onReconciled?: (output: ReconcileOutput, platform: LocalPlatform) => void;
+  /** Told of every scale request with the ready count before it (`kedge up` times cold starts). */
+  readonly onScale?: (revision: RevisionKey, replicas: number, readyNow: number) => void;
 }
 
 export class LocalPlatform {
@@ -106,10 +109,12 @@ export class LocalPlatform {
       registry,
       scale: (key, replicas) => {
         coldStarts.scaling(key, replicas, runtime.status(key)?.readyReplicas ?? 0);
+        options.onScale?.(key, replicas, runtime.status(key)?.readyReplicas ?? 0);
         runtime.scale(key, replicas);
       },
       readyReplicas: (key) => runtime.status(key)?.readyReplicas ?? 0,
     });
+    const recentErrors = new RecentErrorLog();
     const gateway = await Gateway.start({
       host: options.listen,
       port: options.port,
@@ -118,6 +123,7 @@ export class LocalPlatform {
       logger: logger.child({ part: 'gateway' }),
       registry,
       ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
+      errors: recentErrors,
     });
     late.gateway = gateway;
     const source = new FileSource({ dir: options.dir, logger: logger.child({ part: 'source' }) });
@@ -142,6 +148,7 @@ export class LocalPlatform {
     registerAdminApi(admin, platform);
     platform.dashboard = registerDashboard(admin, platform, {
       serviceObjects: () => platform.snapshot.objects,
+      errors: recentErrors,
     });
     platform.snapshot = await source.start((snapshot) => {
       platform.snapshot = snapshot;

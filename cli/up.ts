@@ -2,10 +2,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { systemClock } from '../lib/clock.js';
 import { createLogger, type LogLevel } from '../lib/log.js';
+import { revisionViews, serviceViews } from './admin-api.js';
 import { LocalPlatform } from './local-platform.js';
+import { ColdStartTracker, renderProgress, styleLogLine } from './progress-view.js';
 import { formatServiceTable } from './service-table.js';
 import { STATE_DIR_NAME, StateDirError } from './state-dir.js';
+import { LiveTerminal, wantsColor, wantsLiveView } from './terminal.js';
 import { CliError, UsageError, parsePort, parsePositiveInteger } from './usage.js';
 
 const HELP = `Usage: kedge up [options]
@@ -23,6 +27,9 @@ Options:
       --log-level LEVEL  debug, info, warn or error (default: info)
       --log-format FMT   text or json (default: text)
   -h, --help             this text
+
+At a terminal, a live view of services, replicas and cold starts stays at the bottom while the
+log scrolls above it; KEDGE_PLAIN=1 (or CI, or a pipe) gives plain lines, NO_COLOR=1 no colours.
 `;
 
 export async function runUp(argv: readonly string[]): Promise<number> {
@@ -58,10 +65,23 @@ export async function runUp(argv: readonly string[]): Promise<number> {
   if (format !== 'text' && format !== 'json') {
     throw new UsageError(`--log-format must be text or json, got "${format}"`);
   }
+  // At a terminal, a live block at the bottom (cli/progress-view.ts); elsewhere the plain lines.
+  const live =
+    format === 'text' && wantsLiveView(process.stdout.isTTY, process.env)
+      ? new LiveTerminal(process.stdout, systemClock)
+      : null;
+  const print = (text: string): void => {
+    if (live === null) process.stdout.write(text);
+    else live.print(text);
+  };
+  const color = wantsColor(process.env);
+  const coldStarts = new ColdStartTracker();
   const logger = createLogger({
     format,
     level: level satisfies LogLevel,
-    write: (line) => process.stdout.write(line + '\n'),
+    write: (line) => {
+      print((live === null ? line : styleLogLine(line, color)) + '\n');
+    },
   });
 
   let lastTable = '';
@@ -79,9 +99,16 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       const table = formatServiceTable(output.services, values.listen, running.gateway.port);
       if (table !== lastTable) {
         lastTable = table;
-        process.stdout.write(table);
+        print(table);
       }
     },
+    ...(live === null
+      ? {}
+      : {
+          onScale: (key: string, replicas: number, readyNow: number) => {
+            coldStarts.scaling(key, replicas, readyNow, systemClock.nowMs());
+          },
+        }),
   });
   const platform = await starting.catch((err: unknown) => {
     // A damaged state folder is the user's to resolve: one clear line, no stack.
@@ -95,6 +122,21 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     `admin listening on http://127.0.0.1:${platform.admin.port} (dashboard at /, /metrics, /api/v1/*)`,
   );
   logger.info(`watching ${dir} for Service and ConfigMap YAML`);
+  let stopping = false;
+  const gatewayUrl = `http://${values.listen}:${platform.gateway.port}`;
+  const adminUrl = `http://127.0.0.1:${platform.admin.port}`;
+  live?.start((nowMs, width, height) => {
+    const revisions = revisionViews(platform);
+    const model = {
+      gatewayUrl,
+      adminUrl,
+      stopping,
+      services: serviceViews(platform),
+      revisions,
+      coldStarts: coldStarts.settle(revisions),
+    };
+    return renderProgress(model, { nowMs, width, height, color });
+  });
 
   // SIGINT/SIGTERM drain; a second signal, or a drain that outlives its budget, kills at once.
   // 'exit' is the last resort so that no child outlives kedge, however kedge ends.
@@ -102,7 +144,6 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     platform.killAllNow();
   });
   return new Promise<number>((done) => {
-    let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
         logger.warn(`${signal} again: stopping every revision now`);
@@ -114,11 +155,13 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       platform.stop().then(
         () => {
           logger.info('stopped');
+          live?.stop();
           done(0);
         },
         (err: unknown) => {
           logger.error(`shutdown failed: ${String(err)}`);
           platform.killAllNow();
+          live?.stop();
           done(1);
         },
       );

@@ -92,3 +92,35 @@ test('drain() empties in order; limit 0 rejects everything', () => {
   assert.deepEqual(got, [0, 1, 2, 3, 4]);
   assert.equal(new ActivatorQueue<number>(0).offer(1, 0), false);
 });
+
+test('offerFirst: a waiter put back goes ahead of everyone, past the limit, across ring boundaries', () => {
+  const q = new ActivatorQueue<number>(3);
+  assert.ok(q.offer(1, 10));
+  assert.ok(q.offer(2, 10));
+  assert.ok(q.offer(3, 10));
+  const back = q.offerFirst(0, 5);
+  assert.equal(q.size, 4, 'an admitted request comes back even at the limit');
+  assert.equal(q.offer(4, 10), false, 'new ones still see the limit');
+  assert.equal(q.peek(), 0);
+  assert.deepEqual(
+    q.expire(5, () => undefined),
+    1,
+    'its own (earlier) deadline is kept',
+  );
+  assert.equal(back.queued, false);
+  q.offerFirst(-1, 10);
+  assert.deepEqual([q.shift(), q.shift(), q.shift(), q.shift(), q.shift()], [-1, 1, 2, 3, undefined]);
+  // More than one ring's worth put back (2048 slots per ring), interleaved with removals.
+  const big = new ActivatorQueue<number>(10);
+  assert.ok(big.offer(100_000, 0));
+  const handles = [];
+  for (let i = 0; i < 5000; i++) handles.push(big.offerFirst(i, 0));
+  for (let i = 0; i < 5000; i += 2) big.remove(handles[i] as QueueHandle<number>);
+  assert.equal(big.size, 2501);
+  const order: number[] = [];
+  for (let v = big.shift(); v !== undefined; v = big.shift()) order.push(v);
+  assert.equal(order.length, 2501);
+  assert.equal(order[0], 4999);
+  assert.equal(order[2499], 1);
+  assert.equal(order[2500], 100_000);
+});

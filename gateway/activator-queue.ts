@@ -29,6 +29,11 @@ class Ring<T> {
     this.list[this.top] = h;
     this.top = (this.top + 1) & MASK;
   }
+  /** pre: !isFull(). */
+  unshift(h: QueueHandle<T>): void {
+    this.bottom = (this.bottom - 1) & MASK;
+    this.list[this.bottom] = h;
+  }
   peek(): QueueHandle<T> | undefined {
     return this.list[this.bottom];
   }
@@ -64,6 +69,26 @@ export class ActivatorQueue<T> {
       this.tail = ring;
     }
     this.tail.push(h);
+    this.live++;
+    return h;
+  }
+
+  /**
+   * Puts a waiter back at the head, ahead of everyone: a request that already held a replica and
+   * lost it before any byte was sent (Knative's throttler re-enqueues when a pick races). Not
+   * bounded by `limit`: the request was admitted once and is only coming back, so the queue holds
+   * at most `limit` plus the requests in flight. Its deadline is its original one, which may be
+   * earlier than those of the waiters it overtakes, so expire() may see it up to one tick late.
+   */
+  offerFirst(value: T, deadlineMs: number): QueueHandle<T> {
+    const h: QueueHandle<T> = { value, deadlineMs, queued: true };
+    this.dropTombstones();
+    if (this.head.isFull()) {
+      const ring = new Ring<T>();
+      ring.next = this.head;
+      this.head = ring;
+    }
+    this.head.unshift(h);
     this.live++;
     return h;
   }

@@ -4,6 +4,7 @@
 // list of exchanges (undici lib/util/timers.js keeps one timer for many requests the same way).
 import type { Endpoint, RevisionFailure } from '../controller/runtime.js';
 import type { RevisionKey, State } from '../controller/state.js';
+import type { RecentErrorSink } from '../dashboard/recent-errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { StatsSink } from '../lib/stats.js';
@@ -20,10 +21,17 @@ import { pickEndpoint, reserve } from './picker.js';
 import type { Release, Slot } from './picker.js';
 import { BodyStream, UpstreamPools, dispatch } from './proxy.js';
 import type { DispatchHandler, UpstreamMode } from './proxy.js';
-import { buildRouteTable, defaultRevisionSettings, EMPTY_ROUTE_TABLE, normalizeHost } from './route-table.js';
+import {
+  buildRouteTable,
+  defaultRevisionSettings,
+  EMPTY_ROUTE_TABLE,
+  isValidHost,
+  normalizeHost,
+} from './route-table.js';
 import type { RevisionSettings, RouteTable } from './route-table.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { pickSplit } from './traffic-split.js';
+import { RawUpstreamError } from './upstream/raw-pool.js';
 import type { RawConn, RawExchange } from './upstream/raw-pool.js';
 import type { ParsedHead } from './upstream/response-parser.js';
 import { TunnelConn } from './upstream/tunnel.js';
@@ -31,6 +39,12 @@ import type { TunnelExchange } from './upstream/tunnel.js';
 
 /** Retry-After for a full queue: the autoscaler decides every 2 s, a replica starts in ~60 ms. */
 const QUEUE_FULL_RETRY_AFTER_S = 1;
+/**
+ * How often one request may go back to its queue after a replica refused its connection before
+ * any byte was sent (Knative's activator retries such a pick too). Bounded, so a revision whose
+ * every replica refuses answers 502 instead of cycling until the deadline.
+ */
+const MAX_REQUEUES = 2;
 
 export interface CoreOptions {
   readonly clock: Clock;
@@ -41,12 +55,16 @@ export interface CoreOptions {
   readonly queueLimit: number;
   readonly random: () => number;
   readonly upstream: UpstreamMode;
+  /** Where every answered GatewayError is recorded for the dashboard (errors only, never on success). */
+  readonly errors: RecentErrorSink | null;
 }
 
 class EndpointSlot implements Slot {
   inFlight = 0;
   /** Left the ready set; forgotten once idle. */
   removed = false;
+  /** Refused a connection: not picked until setEndpoints() lists it again. */
+  unhealthy = false;
   idleWaiters: (() => void)[] | null = null;
   constructor(
     readonly endpoint: Endpoint,
@@ -109,6 +127,7 @@ export class GatewayCore {
   private readonly stats: StatsSink;
   private readonly source: string;
   private readonly queueLimit: number;
+  readonly errors: RecentErrorSink | null;
   /** Head of the intrusive list of exchanges holding a reservation (scanned by tick()). */
   activeHead: Exchange | null = null;
   private readonly onSlotRelease = (slot: EndpointSlot): void => {
@@ -123,6 +142,7 @@ export class GatewayCore {
     this.source = o.source;
     this.queueLimit = o.queueLimit;
     this.random = o.random;
+    this.errors = o.errors;
     this.coarseNowMs = o.clock.nowMs();
     this.pools = new UpstreamPools(o.upstream, this.coarseNowMs);
     this.accountant = new ConcurrencyAccountant(this.coarseNowMs);
@@ -158,6 +178,8 @@ export class GatewayCore {
         this.slotsById.set(ep.id, slot);
       }
       slot.removed = false;
+      // Listed again: the runtime says it is ready, so a refusal seen before no longer counts.
+      slot.unhealthy = false;
       next.push(slot);
     }
     for (const old of rt.slots) {
@@ -186,6 +208,11 @@ export class GatewayCore {
     return new Promise<void>((resolve) => {
       (slot.idleWaiters ??= []).push(resolve);
     });
+  }
+
+  /** Requests holding a reservation on one endpoint now; 0 once it is idle, forgotten or unknown. */
+  endpointInFlight(id: string): number {
+    return this.slotsById.get(id)?.inFlight ?? 0;
   }
 
   revisionLoad(key: RevisionKey): { inFlight: number; queued: number } {
@@ -256,12 +283,18 @@ export class GatewayCore {
     const host = normalizeHost(req.host);
     const route = table.routes.get(host);
     if (route === undefined) {
+      // Validated only on a miss: a routed Host is one the route table holds, so it is valid.
       this.reject(
         ds,
-        new GatewayError(
-          'KEDGE_ROUTE_NOT_FOUND',
-          `host ${host}: no route; check the Host header against \`kedge get services\``,
-        ),
+        isValidHost(req.host)
+          ? new GatewayError(
+              'KEDGE_ROUTE_NOT_FOUND',
+              `host ${host}: no route; check the Host header against \`kedge get services\``,
+            )
+          : new GatewayError(
+              'KEDGE_BAD_REQUEST',
+              `invalid Host header ${JSON.stringify(req.host.slice(0, 100))} (RFC 9112 §3.2); send Host: {name}.{namespace}.{domain}[:port]`,
+            ),
       );
       return;
     }
@@ -274,6 +307,7 @@ export class GatewayCore {
           'KEDGE_NO_READY_REVISION',
           `service ${route.namespace}/${route.service}: no ready revision; wait for its first revision to become ready (kedge get services)`,
         ),
+        `${route.namespace}/${route.service}`,
       );
       return;
     }
@@ -281,6 +315,7 @@ export class GatewayCore {
       this.reject(
         ds,
         new GatewayError('KEDGE_BAD_REQUEST', 'CONNECT is not proxied; send a plain HTTP/1.1 request'),
+        `${route.namespace}/${route.service}`,
       );
       return;
     }
@@ -372,9 +407,32 @@ export class GatewayCore {
     for (const w of waiters) w();
   }
 
-  private reject(ds: ErrorSink, err: GatewayError): void {
+  /**
+   * Answers a request the front end refused before routing (two Host fields, a request target or
+   * header section over the limits): counted, recorded and sent like every other gateway error.
+   */
+  refuse(ds: ErrorSink, err: GatewayError): void {
+    this.reject(ds, err);
+  }
+
+  /** `service`: `namespace/name` when the route is known, '' when no service owns the request. */
+  private reject(ds: ErrorSink, err: GatewayError, service = ''): void {
     this.metrics.error(err.code);
+    this.recordError(service, err, '');
     sendError(ds, err);
+  }
+
+  /** Off the success path: only ever called with an error about to be answered. */
+  recordError(service: string, err: GatewayError, revision: string): void {
+    const sink = this.errors;
+    if (sink === null) return;
+    sink.record(service, {
+      time: new Date().toISOString(),
+      status: err.status,
+      code: err.code,
+      message: err.message,
+      revision,
+    });
   }
 
   private runtime(key: RevisionKey): RevisionRuntime {
@@ -409,6 +467,30 @@ function revisionFailed(s: RevisionSettings, failure: RevisionFailure): GatewayE
     'KEDGE_REVISION_FAILED',
     `revision ${s.key}: failed (${failure.reason})${detail === '' ? '' : ': ' + detail}; see \`kedge logs\`, fix the container and re-apply`,
   );
+}
+
+/**
+ * False for connect failures that come from this host, not the replica (out of ports or file
+ * descriptors): the request still goes back to the queue, but the replica is not marked.
+ */
+function replicaAtFault(err: Error): boolean {
+  const code = errorCode(err.cause) ?? errorCode(err);
+  switch (code) {
+    case 'EADDRNOTAVAIL':
+    case 'EMFILE':
+    case 'ENFILE':
+    case 'ENOBUFS':
+    case 'ENOMEM':
+      return false;
+    case null:
+    default:
+      return true;
+  }
+}
+
+function errorCode(err: unknown): string | null {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return null;
+  return typeof err.code === 'string' ? err.code : null;
 }
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same intended effect. */
@@ -460,8 +542,9 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
   private early: Buffer[] | null = null;
   private bodyEnded = false;
   private bodyClosed = false;
-  private attempts = 0;
   private flushLater: (() => void) | null = null;
+  /** Times this request went back to its queue after a refused connect (at most MAX_REQUEUES). */
+  private requeues = 0;
   coldStart = false;
   rawHead = '';
   rawHeadOnly = false;
@@ -493,7 +576,6 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
     this.handle = null;
     this.slot = slot;
     this.release = core.reserveSlot(slot);
-    this.attempts++;
     this.lastActivityMs = core.coarseNowMs;
     if (!this.linked) {
       this.linked = true;
@@ -571,6 +653,12 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
 
   rawWanted(): boolean {
     return this.phase === Phase.Proxying && this.conn === null;
+  }
+
+  onRawDetach(): void {
+    this.conn = null;
+    // Sent again once at most: the next socket may come from release() and be stale too.
+    this.rawRetryable = false;
   }
 
   onRawAttach(conn: RawConn, connected: boolean): void {
@@ -743,28 +831,18 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
     this.abortUpstream = null;
     const code = upstreamErrorCode(err) ?? 'KEDGE_UPSTREAM_RESET';
     const slot = this.slot;
-    if (code === 'KEDGE_UPSTREAM_CONNECT' && this.attempts === 1 && !this.bodyPulled && !this.headersSent) {
-      // Nothing reached the replica: one retry on another one (never after a byte was sent).
-      this.releaseSlot();
-      const other = pickEndpoint(
-        this.rt.slots,
-        this.rt.settings.containerConcurrency,
-        this.core.random,
-        slot,
-      );
-      if (other !== null) {
-        this.core.logger.debug('retrying on another replica', {
-          revision: this.rt.key,
-          endpoint: slot?.id,
-          code: (err as { code?: string }).code,
-        });
-        this.start(other);
-        return;
-      }
+    if (code === 'KEDGE_UPSTREAM_CONNECT' && slot !== null && !this.bodyPulled && !this.headersSent) {
+      // Nothing reached the replica (never after a byte was sent): wait for the next free one.
+      if (this.requeue(slot, err)) return;
     }
     const where = slot === null ? '' : ` ${slot.endpoint.host}:${slot.endpoint.port}`;
     const errCode = (err as { code?: unknown }).code;
-    const why = typeof errCode === 'string' ? errCode : err.message;
+    const why =
+      err instanceof RawUpstreamError
+        ? `${err.code}: ${err.message}`
+        : typeof errCode === 'string'
+          ? errCode
+          : err.message;
     if (!this.headersSent) {
       this.fail(
         new GatewayError(code, upstreamMessage(code, this.rt.key, where, why), undefined, { cause: err }),
@@ -774,6 +852,37 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
       this.ds.cut();
       this.finish();
     }
+  }
+
+  /**
+   * The replica refused (or never accepted) the connection: mark it so no request is sent there
+   * until the runtime lists it again, and put this request back at the head of its revision's
+   * queue with its original deadlines, where the next free replica takes it (Knative throttler.go
+   * `try`: a pick that races re-enqueues instead of failing). False when the bound or the queue
+   * deadline is reached: the caller answers 502.
+   */
+  private requeue(slot: EndpointSlot, err: Error): boolean {
+    const core = this.core;
+    const rt = this.rt;
+    if (!slot.unhealthy && replicaAtFault(err)) {
+      slot.unhealthy = true;
+      core.logger.warn('replica refused a connection; not picked until the runtime lists it again', {
+        revision: rt.key,
+        endpoint: slot.id,
+        error: err.message,
+      });
+    }
+    if (this.requeues >= MAX_REQUEUES) return false;
+    const queueDeadlineMs = this.arrivalMs + rt.settings.queueTimeoutMs;
+    if (core.clock.nowMs() >= queueDeadlineMs) return false;
+    this.requeues++;
+    this.phase = Phase.Queued;
+    this.handle = rt.queue.offerFirst(this, queueDeadlineMs);
+    // Release only now that the request is back at the head: the release hands the freed
+    // capacity to the queue, and this request must be first in line for it.
+    this.releaseSlot();
+    core.dispatchQueued(rt);
+    return true;
   }
 
   // ---- front-end events ----
@@ -876,7 +985,10 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
     if (this.phase === Phase.Done) return;
     const abort = this.abortUpstream;
     this.abortUpstream = null;
-    this.core.metrics.error(err.code);
+    const core = this.core;
+    core.metrics.error(err.code);
+    const s = this.rt.settings;
+    core.recordError(s.service === '' ? '' : `${s.namespace}/${s.service}`, err, s.key);
     this.status = err.status;
     this.headersSent = true;
     sendError(this.ds, err);
@@ -940,7 +1052,7 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
 function upstreamMessage(code: GatewayErrorCode, key: RevisionKey, where: string, why: string): string {
   switch (code) {
     case 'KEDGE_UPSTREAM_CONNECT':
-      return `revision ${key}: replica${where} refused the connection (${why}); check that the container listens on $PORT`;
+      return `revision ${key}: replica${where} ${why === 'ECONNREFUSED' ? 'refused the connection' : 'did not accept the connection'} (${why}); check that the container listens on $PORT`;
     case 'KEDGE_UPSTREAM_TIMEOUT':
       return `revision ${key}: replica${where} timed out (${why}); make the handler answer sooner or raise the revision timeouts`;
     case 'KEDGE_BAD_REQUEST':
@@ -950,6 +1062,8 @@ function upstreamMessage(code: GatewayErrorCode, key: RevisionKey, where: string
     case 'KEDGE_NO_CAPACITY_TIMEOUT':
     case 'KEDGE_REVISION_FAILED':
     case 'KEDGE_NO_READY_REVISION':
+    case 'KEDGE_URI_TOO_LONG':
+    case 'KEDGE_HEADERS_TOO_LARGE':
     case 'KEDGE_UPSTREAM_RESET':
       return `revision ${key}: replica${where} closed the connection before the response was complete (${why}); check the revision logs (\`kedge logs\`)`;
   }

@@ -11,9 +11,11 @@ export type GatewayErrorCode =
   | 'KEDGE_UPSTREAM_CONNECT'
   | 'KEDGE_UPSTREAM_TIMEOUT'
   | 'KEDGE_UPSTREAM_RESET'
-  | 'KEDGE_BAD_REQUEST';
+  | 'KEDGE_BAD_REQUEST'
+  | 'KEDGE_URI_TOO_LONG'
+  | 'KEDGE_HEADERS_TOO_LARGE';
 
-export type GatewayErrorStatus = 400 | 404 | 502 | 503 | 504;
+export type GatewayErrorStatus = 400 | 404 | 414 | 431 | 502 | 503 | 504;
 
 export interface GatewayErrorInfo {
   readonly code: GatewayErrorCode;
@@ -78,10 +80,27 @@ export const GATEWAY_ERRORS: Readonly<Record<GatewayErrorCode, GatewayErrorInfo>
   KEDGE_BAD_REQUEST: {
     code: 'KEDGE_BAD_REQUEST',
     status: 400,
-    meaning: 'the request cannot be routed (for example, no Host header)',
-    fix: 'send an HTTP/1.1 request with a Host header',
+    meaning: 'the request cannot be routed (no Host header, two Host headers, or an invalid Host)',
+    fix: 'send an HTTP/1.1 request with exactly one valid Host header',
+  },
+  KEDGE_URI_TOO_LONG: {
+    code: 'KEDGE_URI_TOO_LONG',
+    status: 414,
+    meaning: 'the request target is longer than 8 KB (nginx large_client_header_buffers default)',
+    fix: 'send large parameters in the request body (POST) instead of the URL',
+  },
+  KEDGE_HEADERS_TOO_LARGE: {
+    code: 'KEDGE_HEADERS_TOO_LARGE',
+    status: 431,
+    meaning: "the request's header section is larger than 16 KB (node:http's default limit)",
+    fix: 'send fewer or smaller header fields (large cookies are the usual cause)',
   },
 });
+
+/** RFC 9112 §3: the longest request target kedge takes (nginx's large_client_header_buffers 8k). */
+export const MAX_URI_BYTES = 8 * 1024;
+/** The longest header section (request line included), as node:http's default maxHeaderSize. */
+export const MAX_HEADER_BYTES = 16 * 1024;
 
 export class GatewayError extends Error {
   readonly status: GatewayErrorStatus;
@@ -95,6 +114,35 @@ export class GatewayError extends Error {
     this.name = 'GatewayError';
     this.status = GATEWAY_ERRORS[code].status;
   }
+}
+
+/**
+ * What a front end refuses before routing, or null (no allocation) for an ordinary request:
+ * a request target over MAX_URI_BYTES (414, RFC 9110 §15.5.15), a header section over
+ * MAX_HEADER_BYTES (431, RFC 6585 §5), more than one Host field (400, RFC 9112 §3.2: a server
+ * MUST answer 400). `headerBytes` 0: the front end enforces its own header limit (node:http).
+ */
+export function requestRefusal(
+  hostFields: number,
+  targetBytes: number,
+  headerBytes: number,
+): GatewayError | null {
+  if (targetBytes > MAX_URI_BYTES)
+    return new GatewayError(
+      'KEDGE_URI_TOO_LONG',
+      `request target of ${targetBytes} bytes is over the ${MAX_URI_BYTES}-byte limit; send large parameters in the request body`,
+    );
+  if (headerBytes > MAX_HEADER_BYTES)
+    return new GatewayError(
+      'KEDGE_HEADERS_TOO_LARGE',
+      `request header section of ${headerBytes} bytes is over the ${MAX_HEADER_BYTES}-byte limit; send fewer or smaller header fields`,
+    );
+  if (hostFields > 1)
+    return new GatewayError(
+      'KEDGE_BAD_REQUEST',
+      `request has ${hostFields} Host header fields (RFC 9112 §3.2); send exactly one Host: {name}.{namespace}.{domain}`,
+    );
+  return null;
 }
 
 /** Where an error response goes; each front end implements it in a few lines. */
@@ -133,8 +181,12 @@ export function upstreamErrorCode(err: unknown): GatewayErrorCode | null {
   switch (code) {
     case 'UND_ERR_ABORTED':
       return null;
+    // ERR_UPSTREAM_CONNECT*: the raw pool's own (no connection within CONNECT_TIMEOUT_MS, or a
+    // socket closed before it connected).
     case 'ECONNREFUSED':
     case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ERR_UPSTREAM_CONNECT_TIMEOUT':
+    case 'ERR_UPSTREAM_CONNECT':
     case 'ENOTFOUND':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':

@@ -2,6 +2,7 @@
 // the front end, the coarse ticker, the 1 s stats report and metrics around GatewayCore.
 import type { Registry } from 'prom-client';
 import type { Endpoint, RevisionFailure } from '../controller/runtime.js';
+import type { RecentErrorSink } from '../dashboard/recent-errors.js';
 import type { RevisionKey, State } from '../controller/state.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
@@ -40,6 +41,12 @@ export interface GatewayOptions {
    * KEDGE_UPSTREAM=raw|undici applies when this is not set.
    */
   upstream?: UpstreamMode;
+  /**
+   * Every error the gateway answers itself (a GatewayError: 4xx, 502, 503, 504) is recorded here
+   * for the dashboard, under `namespace/service`, or '' when no service owns the request (404,
+   * a malformed request). Written only on errors, never on the success path.
+   */
+  errors?: RecentErrorSink;
 }
 
 /** Knative activator: breaker QueueDepth 10000 (pkg/activator/net/throttler.go). */
@@ -89,6 +96,7 @@ export class Gateway {
       queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
       random: options.random ?? Math.random,
       upstream: chooseUpstream(options.upstream),
+      errors: options.errors ?? null,
     });
     const host = options.host === '' ? '127.0.0.1' : options.host;
     const front = await startFrontend(core, chooseFrontend(options.frontend), host, options.port, logger);
@@ -130,7 +138,7 @@ export class Gateway {
    * reports it to the autoscaler, which removes a pod only after every gateway reports 0.
    */
   endpointLoad(endpointId: string): number {
-    return endpointSlots(this.core).get(endpointId)?.inFlight ?? 0;
+    return this.core.endpointInFlight(endpointId);
   }
 
   /** Stops listening, cuts queued requests and closes upstream pools. */
@@ -144,15 +152,6 @@ export class Gateway {
     })();
     return this.closed;
   }
-}
-
-/**
- * GatewayCore's endpoint slots, read-only. The core keeps them private and is being reworked in
- * parallel, so this reads the field without touching core.ts; a public
- * `GatewayCore.endpointInFlight(id)` should replace it (test/cluster-data-plane covers the count).
- */
-function endpointSlots(core: GatewayCore): ReadonlyMap<string, { readonly inFlight: number }> {
-  return (core as unknown as { slotsById: ReadonlyMap<string, { readonly inFlight: number }> }).slotsById;
 }
 
 function chooseFrontend(option: GatewayOptions['frontend']): 'auto' | 'uws' | 'node' {

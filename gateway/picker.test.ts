@@ -87,3 +87,29 @@ test('reserve(): release is idempotent and calls onRelease once', () => {
   assert.equal(slot.inFlight, 0);
   assert.equal(released, 1);
 });
+
+test('an unhealthy replica is never picked, whatever its load and the random draws', () => {
+  const mk = (id: string, inFlight: number, unhealthy: boolean): Slot => ({ id, inFlight, unhealthy });
+  const cases: readonly { name: string; s: Slot[]; cc: number; want: string | null }[] = [
+    { name: 'the only replica', s: [mk('e0', 0, true)], cc: 0, want: null },
+    { name: 'idle but unhealthy vs busy', s: [mk('e0', 0, true), mk('e1', 9, false)], cc: 0, want: 'e1' },
+    {
+      name: 'all unhealthy',
+      s: [mk('e0', 0, true), mk('e1', 0, true), mk('e2', 0, true)],
+      cc: 0,
+      want: null,
+    },
+    { name: 'the healthy one is full', s: [mk('e0', 0, true), mk('e1', 2, false)], cc: 2, want: null },
+    {
+      name: 'one healthy among many',
+      s: [mk('e0', 0, true), mk('e1', 0, true), mk('e2', 5, false), mk('e3', 0, true)],
+      cc: 0,
+      want: 'e2',
+    },
+  ];
+  for (const c of cases) {
+    const random = seeded(5);
+    for (let i = 0; i < 50; i++) assert.equal(pickEndpoint(c.s, c.cc, random)?.id ?? null, c.want, c.name);
+    assert.equal(hasCapacity(c.s, c.cc), c.want !== null, c.name);
+  }
+});

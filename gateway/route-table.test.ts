@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { buildRouteTable, DEFAULT_TIMEOUT_MS, normalizeHost } from './route-table.js';
+import { buildRouteTable, DEFAULT_TIMEOUT_MS, isValidHost, normalizeHost } from './route-table.js';
 import { rev, route, stateOf } from './testing/fixtures.js';
 
 const hosts: readonly { readonly raw: string; readonly want: string }[] = [
@@ -18,10 +18,41 @@ const hosts: readonly { readonly raw: string; readonly want: string }[] = [
   { raw: '', want: '' },
   { raw: ':8080', want: '' },
   { raw: '.', want: '' },
+  { raw: 'hello.default.example.com..', want: 'hello.default.example.com' },
+  { raw: '..', want: '' },
+  { raw: 'h..:80', want: 'h' },
 ];
 for (const c of hosts) {
-  test(`normalizeHost(${JSON.stringify(c.raw)}) = ${JSON.stringify(c.want)}`, () => {
+  test(`normalizeHost(${JSON.stringify(c.raw)}) = ${JSON.stringify(c.want)}, and again the same`, () => {
     assert.equal(normalizeHost(c.raw), c.want);
+    assert.equal(normalizeHost(c.want), c.want);
+  });
+}
+
+// RFC 9112 §3.2: Host = uri-host [ ":" port ]; anything else gets 400.
+const validity: readonly { readonly raw: string; readonly valid: boolean }[] = [
+  { raw: 'hello.default.example.com', valid: true },
+  { raw: 'hello.default.example.com:8080', valid: true },
+  { raw: 'hello.default.example.com.', valid: true },
+  { raw: 'host:', valid: true },
+  { raw: '127.0.0.1', valid: true },
+  { raw: '[::1]:8080', valid: true },
+  { raw: '[::1]', valid: true },
+  { raw: 'a%20b', valid: true },
+  { raw: '', valid: false },
+  { raw: ':80', valid: false },
+  { raw: 'hello.default.example.com/x', valid: false },
+  { raw: 'hello example', valid: false },
+  { raw: 'user@host', valid: false },
+  { raw: 'host:80:80', valid: false },
+  { raw: 'host:8x', valid: false },
+  { raw: '[::1', valid: false },
+  { raw: '[]', valid: false },
+  { raw: '[::1]x', valid: false },
+];
+for (const c of validity) {
+  test(`isValidHost(${JSON.stringify(c.raw)}) = ${String(c.valid)}`, () => {
+    assert.equal(isValidHost(c.raw), c.valid);
   });
 }
 

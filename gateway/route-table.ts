@@ -116,7 +116,7 @@ export function buildRouteTable(state: State): RouteTable {
 }
 
 /**
- * Normalises a Host header for lookup: lowercase, no port, no trailing dot (RFC 9110 §7.2: the
+ * Normalises a Host header for lookup: lowercase, no port, no trailing dots (RFC 9110 §7.2: the
  * port is optional; RFC 1034 §3.1: a trailing dot marks the absolute name). IPv6 literals keep
  * their brackets: `[::1]:8080` → `[::1]`. Returns '' for an empty or unusable host.
  */
@@ -134,10 +134,67 @@ export function normalizeHost(raw: string): string {
     if (raw.indexOf(':', colon + 1) >= 0) return raw.toLowerCase();
     end = colon;
   }
-  if (end > 0 && raw.charCodeAt(end - 1) === 0x2e /* . */) end--;
+  // Every trailing dot, so that normalizeHost(normalizeHost(h)) === normalizeHost(h) ('h..' → 'h').
+  while (end > 0 && raw.charCodeAt(end - 1) === 0x2e /* . */) end--;
   if (end === 0) return '';
   const host = end === raw.length ? raw : raw.slice(0, end);
   return hasUpper(host) ? host.toLowerCase() : host;
+}
+
+/**
+ * RFC 9112 §3.2 / RFC 9110 §7.2: Host = uri-host [ ":" port ], with uri-host an IP-literal in
+ * brackets or a non-empty reg-name / IPv4address (RFC 3986 §3.2.2: unreserved, pct-encoded and
+ * sub-delims), port = *DIGIT. A server must answer 400 to any other value. Only called for a Host
+ * with no route, so the routed path never pays for it.
+ */
+export function isValidHost(raw: string): boolean {
+  const n = raw.length;
+  let i = 0;
+  if (n > 0 && raw.charCodeAt(0) === 0x5b /* [ */) {
+    const close = raw.indexOf(']');
+    if (close < 2) return false;
+    for (i = 1; i < close; i++) {
+      const c = raw.charCodeAt(i);
+      if (c !== 0x3a /* : */ && !isRegNameChar(c)) return false;
+    }
+    i = close + 1;
+  } else {
+    while (i < n && isRegNameChar(raw.charCodeAt(i))) i++;
+    if (i === 0) return false;
+  }
+  if (i === n) return true;
+  if (raw.charCodeAt(i) !== 0x3a /* : */) return false;
+  for (i++; i < n; i++) {
+    const c = raw.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** RFC 3986: unreserved / "%" (pct-encoded, loosely) / sub-delims. */
+function isRegNameChar(c: number): boolean {
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) return true;
+  switch (c) {
+    case 0x2d: // -
+    case 0x2e: // .
+    case 0x5f: // _
+    case 0x7e: // ~
+    case 0x25: // %
+    case 0x21: // !
+    case 0x24: // $
+    case 0x26: // &
+    case 0x27: // '
+    case 0x28: // (
+    case 0x29: // )
+    case 0x2a: // *
+    case 0x2b: // +
+    case 0x2c: // ,
+    case 0x3b: // ;
+    case 0x3d: // =
+      return true;
+    default:
+      return false;
+  }
 }
 
 function hasUpper(s: string): boolean {

@@ -4,6 +4,7 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayCore } from '../core.js';
+import { requestRefusal } from '../errors.js';
 import { ParsedHead } from '../upstream/response-parser.js';
 import type {
   Downstream,
@@ -121,13 +122,22 @@ class NodeDownstream implements Downstream {
   }
 }
 
+/** Lowercase names into `into`; returns how many Host fields there are (node:http keeps the first). */
+function copyHeaders(raw: readonly string[], into: string[]): number {
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    into[i] = name;
+    into[i + 1] = raw[i + 1] as string;
+    if (name === 'host') hosts++;
+  }
+  return hosts;
+}
+
 function onRequest(core: GatewayCore, req: IncomingMessage, res: ServerResponse): void {
   const raw = req.rawHeaders;
   const headers: string[] = new Array<string>(raw.length);
-  for (let i = 0; i < raw.length; i += 2) {
-    headers[i] = (raw[i] as string).toLowerCase();
-    headers[i + 1] = raw[i + 1] as string;
-  }
+  const hosts = copyHeaders(raw, headers);
   const cl = req.headers['content-length'];
   const chunked = req.headers['transfer-encoding'] !== undefined;
   const hasBody = chunked || (cl !== undefined && cl !== '0');
@@ -155,7 +165,10 @@ function onRequest(core: GatewayCore, req: IncomingMessage, res: ServerResponse)
       ds.events?.onBodyChunk(Buffer.alloc(0), true);
     });
   }
-  core.handle(incoming, ds);
+  // node:http answers 431 itself past maxHeaderSize (16 KB, the request line included).
+  const refusal = requestRefusal(hosts, incoming.path.length, 0);
+  if (refusal === null) core.handle(incoming, ds);
+  else core.refuse(ds, refusal);
   if (ds.events === null && !req.complete) req.resume(); // answered at once: drain and drop the body
 }
 
@@ -296,10 +309,7 @@ function onUpgrade(
 ): void {
   const raw = req.rawHeaders;
   const headers: string[] = new Array<string>(raw.length);
-  for (let i = 0; i < raw.length; i += 2) {
-    headers[i] = (raw[i] as string).toLowerCase();
-    headers[i + 1] = raw[i + 1] as string;
-  }
+  const hosts = copyHeaders(raw, headers);
   const incoming: IncomingRequest = {
     method: req.method ?? 'GET',
     path: req.url ?? '/',
@@ -311,14 +321,41 @@ function onUpgrade(
     upgrade: 'tunnel',
   };
   const ds = new NodeTunnelDownstream(socket, early, req.headers.upgrade ?? 'websocket', tunnels);
-  core.handle(incoming, ds);
+  const refusal = requestRefusal(hosts, incoming.path.length, 0);
+  if (refusal === null) core.handle(incoming, ds);
+  else core.refuse(ds, refusal);
 }
 
+/**
+ * The whole header section must arrive within this (slowloris); node:http answers 408 and closes.
+ * Close to uWS's ~10 s idle timeout, so both front ends cut a slow client alike.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * How often node:http checks headersTimeout (default 30 s, which would let a slowloris client
+ * hold its connection for up to 40 s). One pass over the open connections a second is cheap.
+ */
+const CONNECTIONS_CHECK_MS = 1_000;
+/**
+ * An idle keep-alive client connection is closed after this (node's default). It stays above the
+ * raw pool's 4 s upstream idle timeout, and keep-alive clients (undici: 4 s) give up first.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
 export function startNode(core: GatewayCore, host: string, port: number): Promise<Frontend> {
-  // Our own per-revision timers govern requests; node's requestTimeout would cut long queue waits.
-  const server = createServer({ requestTimeout: 0, keepAliveTimeout: 5_000 }, (req, res) => {
-    onRequest(core, req, res);
-  });
+  // requestTimeout 0: our own per-revision timers govern requests (node's would cut long queue
+  // waits and long uploads); headersTimeout still bounds how long the head may take.
+  const server = createServer(
+    {
+      requestTimeout: 0,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    },
+    (req, res) => {
+      onRequest(core, req, res);
+    },
+  );
   // Upgraded sockets leave the server's bookkeeping: close() ends them from this set.
   const tunnels = new Set<Socket>();
   server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {

@@ -16,6 +16,7 @@ import type {
   WebSocket,
 } from '@trufflesuite/uws-js-unofficial';
 import type { GatewayCore } from '../core.js';
+import { requestRefusal } from '../errors.js';
 import { ParsedHead } from '../upstream/response-parser.js';
 import { closePayload, encodeFrame, FrameDecoder, Opcode } from '../upstream/ws-frames.js';
 import type { FrameEvents } from '../upstream/ws-frames.js';
@@ -307,6 +308,15 @@ export class UwsDownstream implements Downstream {
   }
 }
 
+/** `METHOD SP target SP HTTP/1.1 CRLF` and the final CRLF, besides the method and the target. */
+const REQUEST_LINE_OVERHEAD = 13;
+/** `name: value CRLF` besides the name and the value. */
+const FIELD_OVERHEAD = 4;
+
+function targetBytes(url: string, query: string | undefined): number {
+  return query === undefined || query === '' ? url.length : url.length + 1 + query.length;
+}
+
 function onRequest(core: GatewayCore, res: HttpResponse, req: HttpRequest): void {
   // Copy everything from the stack-allocated request first.
   const method = req.getCaseSensitiveMethod();
@@ -315,12 +325,19 @@ function onRequest(core: GatewayCore, res: HttpResponse, req: HttpRequest): void
   const url = req.getUrl();
   const headers: string[] = [];
   let host = '';
+  let hosts = 0;
   let contentLength = '';
   let chunked = false as boolean;
+  const target = targetBytes(url, query);
+  // uWS sets no limit on the header section: count it as node:http does (request line included).
+  let headerBytes = method.length + target + REQUEST_LINE_OVERHEAD;
   req.forEach((k, v) => {
     headers.push(k, v);
-    if (k === 'host') host = v;
-    else if (k === 'content-length') contentLength = v;
+    headerBytes += k.length + v.length + FIELD_OVERHEAD;
+    if (k === 'host') {
+      host = v;
+      hosts++;
+    } else if (k === 'content-length') contentLength = v;
     else if (k === 'transfer-encoding') chunked = true;
   });
   const ds = new UwsDownstream(res);
@@ -347,7 +364,9 @@ function onRequest(core: GatewayCore, res: HttpResponse, req: HttpRequest): void
       if (ev !== null) ev.onBodyChunk(Buffer.copyBytesFrom(new Uint8Array(ab)), isLast);
     });
   }
-  core.handle(incoming, ds);
+  const refusal = requestRefusal(hosts, target, headerBytes);
+  if (refusal === null) core.handle(incoming, ds);
+  else core.refuse(ds, refusal);
   // Answered at once (404, 503 ...): let uWS read and drop the rest of the body.
   if (hasBody && ds.events === null && !ds.done) ds.resumeBody();
 }
@@ -543,16 +562,27 @@ function onUpgrade(
   const url = req.getUrl();
   const headers: string[] = [];
   let host = '';
+  let hosts = 0;
   let key = '';
+  const target = targetBytes(url, query);
+  let headerBytes = method.length + target + REQUEST_LINE_OVERHEAD;
   req.forEach((k, v) => {
     headers.push(k, v);
-    if (k === 'host') host = v;
-    else if (k === 'sec-websocket-key') key = v;
+    headerBytes += k.length + v.length + FIELD_OVERHEAD;
+    if (k === 'host') {
+      host = v;
+      hosts++;
+    } else if (k === 'sec-websocket-key') key = v;
   });
   const ds = new UwsTunnelDownstream(res, key, context);
   res.onAborted(() => {
     ds.aborted();
   });
+  const refusal = requestRefusal(hosts, target, headerBytes);
+  if (refusal !== null) {
+    core.refuse(ds, refusal);
+    return;
+  }
   core.handle(
     {
       method,

@@ -12,6 +12,7 @@ import { Registry } from 'prom-client';
 import type { RevisionSpec, Route } from '../../controller/state.js';
 import { systemClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
+import { RecentErrorLog } from '../../dashboard/recent-errors.js';
 import { Gateway } from '../gateway.js';
 import { Opcode } from '../upstream/ws-frames.js';
 import type { GatewayOptions } from '../gateway.js';
@@ -314,20 +315,58 @@ export function conformance(frontend: 'uws' | 'node', upstream: UpstreamMode): v
       assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
     });
 
-    test('connection refused → 502; with a second replica it is retried once there', async (t) => {
+    test('connection refused: the request waits at the head of the queue for the next replica; the dead one is not picked again', async (t) => {
       const dead = await deadPort();
       // random() = 0 makes the picker choose slots[0] (the dead one) first.
       const { gw, backend } = await rig(t, { gateway: { random: () => 0 } });
-      gw.setEndpoints(KEY, [{ id: 'dead', host: '127.0.0.1', port: dead }]);
+      assert.ok(backend !== null);
+      const deadEp = (id: string): { id: string; host: string; port: number } => ({
+        id,
+        host: '127.0.0.1',
+        port: dead,
+      });
+      // The only replica refuses: the request goes back to the queue (nothing reached a replica).
+      gw.setEndpoints(KEY, [deadEp('dead')]);
+      const waiting = send(gw.port);
+      await until('the refused request to be queued again', () => gw.revisionLoad(KEY).queued === 1);
+      // Another request does not try the dead replica: it queues behind the first one.
+      const second = send(gw.port, { method: 'POST', body: Buffer.from('abc') });
+      await until('the second request to queue', () => gw.revisionLoad(KEY).queued === 2);
+      assert.equal(gw.endpointLoad('dead'), 0);
+      gw.setEndpoints(KEY, [deadEp('dead'), backend.endpoint('e1')]);
+      assert.equal((await waiting).status, 200);
+      const posted = await second;
+      assert.equal(posted.status, 200, 'a body is never lost by a refused connect');
+      assert.equal(posted.body.toString(), 'hello');
+      // Listed again by setEndpoints, the dead one is picked again (the runtime's word counts),
+      // and a refusal there costs one trip through the queue, not a 502.
+      gw.setEndpoints(KEY, [deadEp('dead'), backend.endpoint('e1')]);
+      const retried = await send(gw.port, { method: 'POST', body: Buffer.from('abc') });
+      assert.equal(retried.status, 200);
+      assert.equal(retried.body.toString(), 'hello');
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('connection refused everywhere → 502 KEDGE_UPSTREAM_CONNECT after a bounded number of tries', async (t) => {
+      const dead = await deadPort();
+      const { gw } = await rig(t, { handler: null, gateway: { random: () => 0 } });
+      gw.setEndpoints(
+        KEY,
+        ['d1', 'd2', 'd3', 'd4'].map((id) => ({ id, host: '127.0.0.1', port: dead })),
+      );
       const refused = await send(gw.port);
       assert.equal(refused.status, 502);
       assert.equal(refused.headers['x-kedge-error'], 'KEDGE_UPSTREAM_CONNECT');
       assert.match(refused.body.toString(), /refused the connection \(ECONNREFUSED\)/);
-      assert.ok(backend !== null);
-      gw.setEndpoints(KEY, [{ id: 'dead2', host: '127.0.0.1', port: dead }, backend.endpoint('e1')]);
-      const retried = await send(gw.port, { method: 'POST', body: Buffer.from('abc') });
-      assert.equal(retried.status, 200);
-      assert.equal(retried.body.toString(), 'hello');
+      // Three tries (the first and two trips back through the queue) marked three replicas.
+      const next = send(gw.port);
+      await until(
+        'the next request to take the last healthy replica and queue again',
+        () => gw.revisionLoad(KEY).queued === 1,
+      );
+      gw.setEndpoints(KEY, []);
+      gw.setRevisionFailure(KEY, { reason: 'Test', message: 'gone' });
+      assert.equal((await next).status, 503);
       assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
     });
 
@@ -567,24 +606,100 @@ export function conformance(frontend: 'uws' | 'node', upstream: UpstreamMode): v
 
     test('a request with an empty Host → 400 KEDGE_BAD_REQUEST', async (t) => {
       const { gw } = await rig(t);
-      const raw = await new Promise<string>((resolve, reject) => {
-        const sock = connect(gw.port, '127.0.0.1', () => {
-          sock.write('GET / HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n');
-        });
-        let s = '';
-        sock.setEncoding('latin1');
-        sock.on('data', (c: string) => (s += c));
-        sock.on('end', () => {
-          resolve(s);
-        });
-        sock.on('error', reject);
-        setTimeout(() => {
-          sock.destroy();
-          resolve(s);
-        }, 1_000);
-      });
+      const raw = await rawExchange(gw.port, 'GET / HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n');
       assert.match(raw, /^HTTP\/1\.[01] 400/);
       assert.match(raw, /x-kedge-error: KEDGE_BAD_REQUEST/i);
+    });
+
+    test('two Host fields, an invalid Host, a target over 8 KB, a header section over 16 KB: 400/400/414/431, never forwarded', async (t) => {
+      let forwarded = 0;
+      const { gw } = await rig(t, {
+        handler: (req, res) => {
+          forwarded++;
+          res.end(`seen ${req.url?.length ?? 0}`);
+        },
+      });
+      const rows: readonly { name: string; bytes: string; status: number; code: string | null }[] = [
+        {
+          name: 'two Host fields, good first',
+          bytes: `GET /a HTTP/1.1\r\nHost: ${HOST}\r\nHost: evil.example.com\r\n\r\n`,
+          status: 400,
+          code: 'KEDGE_BAD_REQUEST',
+        },
+        {
+          name: 'two Host fields, good last',
+          bytes: `GET /a HTTP/1.1\r\nHost: evil.example.com\r\nHost: ${HOST}\r\n\r\n`,
+          status: 400,
+          code: 'KEDGE_BAD_REQUEST',
+        },
+        {
+          name: 'an invalid Host value',
+          bytes: `GET /a HTTP/1.1\r\nHost: ${HOST}/x\r\n\r\n`,
+          status: 400,
+          code: 'KEDGE_BAD_REQUEST',
+        },
+        {
+          name: 'a 10 KB request target',
+          bytes: `GET /a?x=${'a'.repeat(10 * 1024)} HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`,
+          status: 414,
+          code: 'KEDGE_URI_TOO_LONG',
+        },
+        {
+          name: 'a 20 KB header field',
+          bytes: `GET /a HTTP/1.1\r\nHost: ${HOST}\r\nX-Big: ${'b'.repeat(20 * 1024)}\r\n\r\n`,
+          status: 431,
+          // node:http answers 431 itself past its maxHeaderSize, before our handler runs.
+          code: frontend === 'uws' ? 'KEDGE_HEADERS_TOO_LARGE' : null,
+        },
+      ];
+      for (const row of rows) {
+        const raw = await rawExchange(gw.port, row.bytes);
+        assert.match(raw, new RegExp(`^HTTP/1\\.[01] ${row.status} `), `${row.name}: ${raw.slice(0, 200)}`);
+        if (row.code !== null) assert.match(raw, new RegExp(`x-kedge-error: ${row.code}`, 'i'), row.name);
+      }
+      assert.equal(forwarded, 0, 'none of them reached the replica');
+      // Just under the limits, the request goes through.
+      const target = `/a?x=${'a'.repeat(8 * 1024 - 5)}`;
+      const ok = await rawExchange(
+        gw.port,
+        `GET ${target} HTTP/1.1\r\nHost: ${HOST}\r\nX-Big: ${'b'.repeat(6 * 1024)}\r\nConnection: close\r\n\r\n`,
+      );
+      assert.match(ok, /^HTTP\/1\.1 200 /);
+      assert.match(ok, new RegExp(`seen ${target.length}`));
+      assert.equal(forwarded, 1);
+    });
+
+    test('errors the gateway answers are recorded for the dashboard, by service', async (t) => {
+      const errors = new RecentErrorLog();
+      const dead = await deadPort();
+      const { gw } = await rig(t, {
+        handler: null,
+        gateway: { errors },
+        revision: { queueTimeoutSeconds: 0.2 },
+      });
+      assert.equal((await send(gw.port, { host: 'nope.default.example.com' })).status, 404);
+      assert.equal((await send(gw.port)).status, 504, 'no replica within the queue timeout');
+      gw.setEndpoints(
+        KEY,
+        ['d1', 'd2', 'd3'].map((id) => ({ id, host: '127.0.0.1', port: dead })),
+      );
+      assert.equal((await send(gw.port)).status, 502, 'refused by all three');
+      assert.deepEqual(errors.services(), ['', 'default/hello']);
+      const [notFound] = errors.recent('', 10);
+      assert.equal(notFound?.status, 404);
+      assert.equal(notFound.code, 'KEDGE_ROUTE_NOT_FOUND');
+      assert.equal(notFound.revision, '');
+      assert.match(notFound.message, /^host nope\.default\.example\.com: no route/);
+      assert.ok(!Number.isNaN(Date.parse(notFound.time)));
+      const [refused, timedOut] = errors.recent('default/hello', 10);
+      assert.deepEqual(
+        [refused?.status, refused?.code, refused?.revision],
+        [502, 'KEDGE_UPSTREAM_CONNECT', KEY],
+      );
+      assert.deepEqual(
+        [timedOut?.status, timedOut?.code, timedOut?.revision],
+        [504, 'KEDGE_NO_CAPACITY_TIMEOUT', KEY],
+      );
     });
 
     test('stats: record() reports concurrency and request counts each second', async (t) => {
@@ -827,6 +942,41 @@ export function conformance(frontend: 'uws' | 'node', upstream: UpstreamMode): v
       assert.equal(unknown.status, 404);
       unknown.destroy();
       assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+  });
+}
+
+/** Writes exact bytes, returns what came back until the server closed or went quiet for 1 s. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1', () => {
+      sock.write(bytes, 'latin1');
+    });
+    let s = '';
+    sock.setEncoding('latin1');
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve(s);
+    }, 1_000);
+    sock.on('data', (c: string) => {
+      s += c;
+      // One complete response is enough (every one here has a Content-Length).
+      const head = s.indexOf('\r\n\r\n');
+      const length = /content-length: *(\d+)/i.exec(s.slice(0, head))?.[1];
+      if (head >= 0 && length !== undefined && s.length >= head + 4 + Number(length)) {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(s);
+      }
+    });
+    sock.on('end', () => {
+      clearTimeout(timer);
+      resolve(s);
+    });
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      if (s === '') reject(err);
+      else resolve(s);
     });
   });
 }

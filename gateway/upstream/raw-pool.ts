@@ -17,12 +17,32 @@ export const CONNECT_TIMEOUT_MS = 5_000;
 /** An upstream failure on the raw path; `code` is what upstreamErrorCode() maps. */
 export class RawUpstreamError extends Error {
   constructor(
-    readonly code: 'ERR_UPSTREAM_CLOSED' | 'ERR_UPSTREAM_PROTOCOL' | 'ERR_UPSTREAM_CONNECT_TIMEOUT',
+    readonly code:
+      | 'ERR_UPSTREAM_CLOSED'
+      | 'ERR_UPSTREAM_PROTOCOL'
+      | 'ERR_UPSTREAM_CONNECT_TIMEOUT'
+      | 'ERR_UPSTREAM_CONNECT',
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'RawUpstreamError';
   }
+}
+
+/**
+ * The error for a socket that closed before it connected: ECONNREFUSED as it is, anything else
+ * (a reset during the handshake, an unreachable host) as ERR_UPSTREAM_CONNECT with the socket's
+ * error as its cause. Either maps to KEDGE_UPSTREAM_CONNECT, which is retried: no byte was sent.
+ */
+export function connectFailure(err: Error | null): Error {
+  const code = err === null ? undefined : (err as { code?: unknown }).code;
+  if (err !== null && code === 'ECONNREFUSED') return err;
+  return new RawUpstreamError(
+    'ERR_UPSTREAM_CONNECT',
+    `closed before the connection was established (${typeof code === 'string' && code !== '' ? code : 'no error'})`,
+    { cause: err },
+  );
 }
 
 /** The request side of one exchange, as the pool drives it (implemented by core's Exchange). */
@@ -31,12 +51,17 @@ export interface RawExchange {
   readonly rawHead: string;
   /** HEAD request: the response has no body whatever its framing says. */
   readonly rawHeadOnly: boolean;
-  /** Bodiless and idempotent: may be re-sent once when a pooled socket turns out stale. */
+  /** Bodiless and idempotent: may be re-sent once when a pooled socket turns out stale (false after). */
   readonly rawRetryable: boolean;
   /** A request body follows the head (writeBody() ... endBody()). */
   readonly rawHasBody: boolean;
   /** False once the client left or the exchange ended (a queued exchange is then skipped). */
   rawWanted(): boolean;
+  /**
+   * Its pooled socket turned out stale; dispatch() follows at once. From here the exchange is not
+   * attached (rawWanted() may be true again) and rawRetryable is false: one re-send at most.
+   */
+  onRawDetach(): void;
   /** A socket took the request; `connected` false = still connecting (onRawConnected follows). */
   onRawAttach(conn: RawConn, connected: boolean): void;
   onRawConnected(): void;
@@ -68,15 +93,18 @@ export class RawConn implements ResponseEvents<Buffer> {
   /** The request body has not ended: an early response leaves the socket unusable. */
   private bodyPending = false;
   private error: Error | null = null;
-  readonly createdMs: number;
+  /**
+   * When a sweep first saw this socket still connecting; -1 before that. The connect deadline
+   * counts from there, not from a clock value handed in at creation: a pool's `nowMs` is only as
+   * fresh as its last sweep, and a stale (or zero) value failed new connects at once (bug 1).
+   */
+  connectSeenMs = -1;
   idleSinceMs = 0;
 
   constructor(
     private readonly pool: RawPool,
     endpoint: Endpoint,
-    nowMs: number,
   ) {
-    this.createdMs = nowMs;
     this.parser = new ResponseParser<Buffer>(this, allocBuffer, EMPTY);
     const socket = connect({ host: endpoint.host, port: endpoint.port, noDelay: true });
     this.socket = socket;
@@ -227,7 +255,13 @@ export class RawConn implements ResponseEvents<Buffer> {
     // perf-baseline §7.10: a pooled socket the replica closed while idle races with reuse. Only a
     // bodiless idempotent request with no response byte received is sent again, once.
     if (this.reused && !this.parser.started && ex.rawRetryable) {
+      ex.onRawDetach();
       this.pool.dispatch(ex, true);
+      return;
+    }
+    if (!this.connected) {
+      // Nothing reached the replica: a connect failure, which the exchange may retry elsewhere.
+      ex.onRawError(connectFailure(this.error));
       return;
     }
     ex.onRawError(
@@ -265,7 +299,7 @@ export class RawPool {
   /** Set by the first protocol error: this replica's responses go through undici from then on. */
   rawDisabled = false;
 
-  /** `nowMs`: the coarse clock, then refreshed by every sweep(). */
+  /** `nowMs`: the coarse clock now (idle ages count from it), then refreshed by every sweep(). */
   constructor(
     readonly endpoint: Endpoint,
     private readonly maxConnections: number,
@@ -286,7 +320,7 @@ export class RawPool {
       return;
     }
     if (this.all.size < this.maxConnections) {
-      const conn = new RawConn(this, this.endpoint, this.nowMs);
+      const conn = new RawConn(this, this.endpoint);
       this.all.add(conn);
       conn.assign(ex);
       return;
@@ -327,7 +361,9 @@ export class RawPool {
       (idle[0] as RawConn).destroy();
     }
     for (const c of this.all) {
-      if (!c.connected && nowMs - c.createdMs >= CONNECT_TIMEOUT_MS) c.connectTimedOut();
+      if (c.connected) continue;
+      if (c.connectSeenMs < 0) c.connectSeenMs = nowMs;
+      else if (nowMs - c.connectSeenMs >= CONNECT_TIMEOUT_MS) c.connectTimedOut();
     }
   }
 

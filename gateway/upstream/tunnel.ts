@@ -5,7 +5,7 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Endpoint } from '../../controller/runtime.js';
-import { RawUpstreamError } from './raw-pool.js';
+import { connectFailure, RawUpstreamError } from './raw-pool.js';
 import { ResponseParser, Result } from './response-parser.js';
 import type { ParsedHead, ResponseEvents } from './response-parser.js';
 
@@ -118,6 +118,11 @@ export class TunnelConn implements ResponseEvents<Buffer> {
     if (this.parser.untilClose && this.error === null) {
       this.parser.finish();
       if (this.completed) ex.onRawComplete();
+      return;
+    }
+    if (!this.connected) {
+      // Nothing reached the replica: a connect failure, like the raw pool's.
+      ex.onRawError(connectFailure(this.error));
       return;
     }
     ex.onRawError(

@@ -133,13 +133,7 @@ test(`v1 → v2 → rollback to v1 at ${RPS} req/s: every answer from a ready re
   }
 });
 
-test(
-  `v1 → v2 → rollback to v1 at ${RPS} req/s: zero failed requests`,
-  {
-    todo: 'kedge bug (gateway/upstream/raw-pool.ts, in progress): RawPool.nowMs starts at 0, so connects opened before the first sweep() of a new replica pool are failed at once as ERR_UPSTREAM_CONNECT_TIMEOUT (a 502, not retried) when a cold start takes a burst',
-  },
-  () => {
-    assert.ok(tally.total > 0, 'the rollout ran');
-    assert.equal(tally.failed, 0, tally.summary());
-  },
-);
+test(`v1 → v2 → rollback to v1 at ${RPS} req/s: zero failed requests`, () => {
+  assert.ok(tally.total > 0, 'the rollout ran');
+  assert.equal(tally.failed, 0, tally.summary());
+});
