@@ -1,11 +1,11 @@
 // `kedge autoscaler`: the cluster's KPA Deployment. It holds the credentials to scale revision
 // Deployments and annotate their pods; snapshots come from the controller, stats from the gateways.
-import { KubeConfig } from '@kubernetes/client-node';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { ClusterAutoscaler } from '../autoscaler/cluster-autoscaler.js';
 import { AdminServer } from '../lib/admin-server.js';
 import { systemClock } from '../lib/clock.js';
 import { AUTOSCALER_STATS_PORT, CONTROLLER_SNAPSHOT_PORT } from '../lib/cluster-protocol.js';
+import { loadKubeConfig } from '../lib/kube-config.js';
 import { createLogger } from '../lib/log.js';
 import { logOptions, parseFlags, parseBaseUrl, waitForSignal } from './data-plane-cli.js';
 import { UsageError, parsePort } from './usage.js';
@@ -50,9 +50,15 @@ export async function runAutoscaler(argv: readonly string[]): Promise<number> {
     component: 'kedge-autoscaler',
   });
 
-  const kubeConfig = new KubeConfig();
-  if (values.kubeconfig !== undefined) kubeConfig.loadFromFile(values.kubeconfig);
-  else kubeConfig.loadFromDefault(); // in-cluster when KUBERNETES_SERVICE_HOST is set
+  let kubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(values.kubeconfig, 'autoscaler');
+  } catch (err) {
+    throw new UsageError(
+      `cannot load a kubeconfig${values.kubeconfig === undefined ? '' : ` from ${values.kubeconfig}`}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kedge_process_' });

@@ -8,7 +8,7 @@
 //                                        └──> StatusWriter
 //   KubeRuntime (pods) ─endpoints, draining, failures─> publish;  readiness edges ─> reconcile
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { parseAutoscalerConfig, resolveRevisionSpec } from '../autoscaler/config.js';
 import {
@@ -33,6 +33,7 @@ import { StatusWriter } from '../controller/status-writer.js';
 import { EMPTY_STATE, type RevisionKey, type RevisionSpec, type State } from '../controller/state.js';
 import { AdminServer } from '../lib/admin-server.js';
 import { CONTROLLER_SNAPSHOT_PORT, SNAPSHOT_PATH } from '../lib/cluster-protocol.js';
+import { loadKubeConfig } from '../lib/kube-config.js';
 import { createLogger, type LogLevel, type Logger } from '../lib/log.js';
 import { UsageError, parsePort } from './usage.js';
 
@@ -343,14 +344,6 @@ export class ClusterController {
   }
 }
 
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path !== undefined) kc.loadFromFile(path);
-  else if (process.env.KUBERNETES_SERVICE_HOST !== undefined) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
-}
-
 export async function runController(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
@@ -382,7 +375,7 @@ export async function runController(argv: readonly string[]): Promise<number> {
   }).child({ component: 'controller' });
   let kc: KubeConfig;
   try {
-    kc = loadKubeConfig(values.kubeconfig);
+    kc = loadKubeConfig(values.kubeconfig, 'controller');
   } catch (err) {
     throw new UsageError(
       `cannot load a kubeconfig${values.kubeconfig === undefined ? '' : ` from ${values.kubeconfig}`}: ${err instanceof Error ? err.message : String(err)}`,

@@ -101,14 +101,14 @@ for (const c of queryCases) {
   });
 }
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
+function get(port: number, path: string): Promise<{ status: number; body: string; connection: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
       res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, body });
+        resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection ?? '' });
       });
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in 5s`)));
@@ -144,5 +144,8 @@ test('HTTP: at once when behind, 304 after the timeout, woken by a change, 400 o
   const atClose = get(server.port, `${SNAPSHOT_PATH}?after=6&timeoutSeconds=10`);
   while (p.waiting === 0) await new Promise((resolve) => setImmediate(resolve));
   await server.close();
-  assert.equal((await atClose).status, 304);
+  const closed = await atClose;
+  assert.equal(closed.status, 304);
+  assert.equal(closed.connection, 'close', 'no keep-alive into a closing server');
+  assert.notEqual(timedOut.connection, 'close', 'a timeout keeps the connection');
 });

@@ -96,6 +96,11 @@ export class SnapshotPublisher {
     return this.waiters.size;
   }
 
+  /** close() was called: the controller is shutting down. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Answers every pending poll with null (the adapter sends 304) and refuses new waits. */
   close(): void {
     this.closed = true;
@@ -164,7 +169,10 @@ export function serveSnapshot(publisher: SnapshotPublisher, req: IncomingMessage
     cancel();
     if (res.destroyed) return;
     if (published === null) {
-      res.writeHead(304, { 'cache-control': 'no-store' }).end();
+      // At shutdown, also end the connection: a keep-alive client would otherwise send its next
+      // poll on a socket the server is about to cut, and see a reset instead of a refused connect.
+      const closing = publisher.isClosed ? { connection: 'close' } : {};
+      res.writeHead(304, { 'cache-control': 'no-store', ...closing }).end();
       return;
     }
     send(res, 200, published.body, {

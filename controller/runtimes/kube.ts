@@ -205,6 +205,9 @@ export class KubeRuntime implements Runtime {
       statusKey: '',
     };
     this.revisions.set(revision.key, r);
+    // What the caches already hold (a restarted controller finds its pods running): known at once,
+    // so the snapshot published right after ensure() lists them instead of an empty set.
+    if (this.synced) this.observeOne(r);
     this.sync(r);
     this.schedule();
   }
@@ -427,6 +430,16 @@ export class KubeRuntime implements Runtime {
       this.drainingKey = draining;
       this.options.onDrainingChange?.();
     }
+  }
+
+  private observeOne(r: Revision): void {
+    const { namespace, name } = r.spec;
+    const pods = this.pods
+      .list()
+      .filter((p) => p.metadata?.namespace === namespace && p.metadata.labels?.[REVISION_LABEL] === name);
+    const deployment = this.deployments.get(namespace, deploymentName(name));
+    if (deployment !== undefined) r.seen = true;
+    this.observe(r, deployment, pods);
   }
 
   private observe(r: Revision, deployment: V1Deployment | undefined, pods: readonly V1Pod[]): void {

@@ -22,7 +22,8 @@ import {
   type KubernetesObject,
   type V1ConfigMap,
 } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
+import { UserAgentKubeConfig } from '../../lib/kube-config.js';
+import { startApiServer, type ApiServer, type ApiServerOptions, type AuditRecord } from './server.js';
 
 const TESTDATA = fileURLToPath(new URL('../../../test/apiserver/testdata/', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -226,4 +227,47 @@ describe('watch', () => {
       }
     });
   }
+});
+
+describe('audit hook (onRequest)', () => {
+  test('every resource call with its RBAC verb, and the User-Agent of a UserAgentKubeConfig', async (t) => {
+    const records: AuditRecord[] = [];
+    const server = await startApiServer({ port: 0, onRequest: (r) => records.push(r) });
+    t.after(() => server.close());
+    const kc = new UserAgentKubeConfig('kedge-test/1.2.3');
+    kc.loadFromFile(server.kubeconfigPath);
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+
+    await core.createNamespacedConfigMap({ namespace: NS, body: configMap('audited') });
+    await core.readNamespacedConfigMap({ name: 'audited', namespace: NS });
+    await core.listConfigMapForAllNamespaces();
+    await core.patchNamespacedConfigMap(
+      { name: 'audited', namespace: NS, body: { data: { k: 'v2' } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await core.deleteNamespacedConfigMap({ name: 'audited', namespace: NS });
+    await apps.readNamespacedDeploymentScale({ name: 'missing', namespace: NS }).catch(() => undefined);
+    const watching = await new Watch(kc).watch(
+      `/api/v1/namespaces/${NS}/pods`,
+      {},
+      () => undefined,
+      () => undefined,
+    );
+    await waitFor('the watch request', () => records.some((r) => r.verb === 'watch'));
+    watching.abort();
+
+    assert.deepEqual(
+      records.map((r) => [r.userAgent, r.verb, r.group, r.resource, r.subresource, r.namespace, r.name]),
+      [
+        ['kedge-test/1.2.3', 'create', '', 'configmaps', '', NS, ''],
+        ['kedge-test/1.2.3', 'get', '', 'configmaps', '', NS, 'audited'],
+        ['kedge-test/1.2.3', 'list', '', 'configmaps', '', '', ''],
+        ['kedge-test/1.2.3', 'patch', '', 'configmaps', '', NS, 'audited'],
+        ['kedge-test/1.2.3', 'delete', '', 'configmaps', '', NS, 'audited'],
+        ['kedge-test/1.2.3', 'get', 'apps', 'deployments', 'scale', NS, 'missing'],
+        ['kedge-test/1.2.3', 'watch', '', 'pods', '', NS, ''],
+      ],
+    );
+  });
 });

@@ -38,6 +38,48 @@ export interface ApiServerOptions {
   expiredWatch?: 'event' | 'status';
   /** Where to write the kubeconfig; a fresh temporary folder (removed on close) by default. */
   kubeconfigPath?: string;
+  /**
+   * Audit hook: called once for every request on a resource (not discovery, version, health),
+   * before it is served, with the Kubernetes verb RBAC would check. Tests use it to compare what
+   * a client does with what its Role grants.
+   */
+  onRequest?: (request: AuditRecord) => void;
+}
+
+/** One resource request as RBAC's authorizer sees it (k8s.io/apiserver RequestInfo). */
+export interface AuditRecord {
+  readonly userAgent: string;
+  /** get, list, watch, create, update, patch, delete, deletecollection. */
+  readonly verb: string;
+  /** "" for the core group. */
+  readonly group: string;
+  readonly resource: string;
+  /** "" when none (status, scale). */
+  readonly subresource: string;
+  /** "" for cluster-wide requests (and cluster-scoped resources). */
+  readonly namespace: string;
+  /** "" for collection requests. */
+  readonly name: string;
+}
+
+/** The RBAC verb of a request (k8s.io/apiserver pkg/endpoints/request/requestinfo.go). */
+export function auditVerb(method: string, named: boolean, query: URLSearchParams): string {
+  const watch = query.get('watch') === 'true' || query.get('watch') === '1';
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      return named ? 'get' : watch ? 'watch' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return named ? 'delete' : 'deletecollection';
+    default:
+      return method.toLowerCase();
+  }
 }
 
 export interface ApiServer {
@@ -154,6 +196,15 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       return;
     }
     const route = resolve(group, version, rest, url.pathname);
+    options.onRequest?.({
+      userAgent: req.headers['user-agent'] ?? '',
+      verb: auditVerb(method, route.name !== undefined, url.searchParams),
+      group,
+      resource: route.def.plural,
+      subresource: route.subresource ?? '',
+      namespace: route.namespace ?? '',
+      name: route.name ?? '',
+    });
     await serveResource(req, res, method, url.searchParams, route, accept);
   }
 

@@ -143,6 +143,22 @@ test('KubeRuntime: Deployment, scale to 2 ready endpoints, draining, cascade on 
   assert.equal(runtime.status(spec.key)?.readyReplicas, 2);
   assert.equal(runtime.status(spec.key)?.everReady, true);
 
+  // A restarted controller: a fresh KubeRuntime knows the running pods as soon as ensure() returns,
+  // so the snapshot it publishes right after does not drop them (gateways would queue requests).
+  const restarted = new KubeRuntime({
+    kc: cluster.kc,
+    logger: silentLogger,
+    listener: { endpoints: () => undefined, status: () => undefined },
+    owner: () => undefined,
+    initialScale: () => 0,
+  });
+  t.after(() => restarted.close());
+  await restarted.start();
+  restarted.ensure(spec);
+  assert.deepEqual(restarted.endpoints(spec.key), two);
+  assert.equal(restarted.status(spec.key)?.everReady, true);
+  await restarted.close();
+
   // The autoscaler marks a pod for removal: it leaves the endpoints and shows as draining.
   const [victim] = two;
   assert.ok(victim !== undefined);

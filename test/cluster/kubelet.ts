@@ -17,6 +17,7 @@
 // - Scale-down deletes pods in the ReplicaSet controller's order (ActivePodsWithRanks, simplified):
 //   not running before running, not ready before ready, lower controller.kubernetes.io/pod-deletion-cost
 //   before higher, newer before older. Note that readiness ranks above the deletion cost there.
+//   The ranking reads the pods afresh from the API, not from the watch cache.
 // - A deleted pod's process gets SIGTERM, then SIGKILL after its grace (capped for tests).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -167,6 +168,11 @@ export class Kubelet {
       const want = d.spec?.replicas ?? 1;
       for (let i = mine.length; i < want; i++) await this.createPod(d);
       if (mine.length > want) {
+        // Ranked on a fresh read: the pods' watch can lag the Deployment's, and the deletion cost
+        // the autoscaler wrote just before it scaled down must count.
+        const fresh = await this.core.listNamespacedPod({ namespace }).catch(() => undefined);
+        for (const pod of fresh?.items ?? [])
+          livePods.set(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, pod);
         const victims = rankForDeletion(mine, livePods).slice(0, mine.length - want);
         for (const v of victims) {
           this.procs.delete(`${v.namespace}/${v.name}`);
