@@ -25,7 +25,13 @@ import {
 } from '../controller/reconcile.js';
 import { HistoryStore } from '../controller/history-store.js';
 import { EMPTY_HISTORY } from '../controller/revision-history.js';
-import type { Endpoint, RevisionFailure, RevisionRuntimeStatus } from '../controller/runtime.js';
+import {
+  affectsRouting,
+  type Endpoint,
+  type RevisionFailure,
+  type RevisionRuntimeStatus,
+} from '../controller/runtime.js';
+import { Coalescer } from '../lib/coalesce.js';
 import { KubeRuntime } from '../controller/runtimes/kube.js';
 import type { SourceSnapshot } from '../controller/sources/file.js';
 import { KubeSource } from '../controller/sources/kube.js';
@@ -81,8 +87,12 @@ export class ClusterController {
   private snapshotServer: SnapshotServer | null = null;
   private admin: AdminServer | null = null;
   private periodic: NodeJS.Timeout | null = null;
-  private reconcileScheduled = false;
-  private publishScheduled = false;
+  private readonly reconciles = new Coalescer(() => {
+    this.reconcileNow();
+  });
+  private readonly publishes = new Coalescer(() => {
+    this.publish();
+  });
   private reportedProblems = new Set<string>();
   private stopped = false;
 
@@ -225,6 +235,8 @@ export class ClusterController {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.reconciles.stop();
+    this.publishes.stop();
     if (this.periodic !== null) clearInterval(this.periodic);
     await Promise.all([this.source.stop(), this.runtime.close()]);
     await this.snapshotServer?.close();
@@ -247,35 +259,17 @@ export class ClusterController {
   private onRuntimeStatus(status: RevisionRuntimeStatus): void {
     const before = this.runtimeStatus.get(status.key);
     this.runtimeStatus.set(status.key, status);
-    // Readiness and failure decide where latestRevision traffic goes and what status says; replica
-    // counts alone do not (they reach the snapshot through schedulePublish).
-    if (
-      before === undefined ||
-      before.everReady !== status.everReady ||
-      (before.failure === null) !== (status.failure === null) ||
-      before.failure?.message !== status.failure?.message
-    ) {
-      this.scheduleReconcile();
-    }
+    // Replica counts alone reach the snapshot through schedulePublish, without a reconcile.
+    if (affectsRouting(before, status)) this.scheduleReconcile();
     this.schedulePublish();
   }
 
   private scheduleReconcile(): void {
-    if (this.reconcileScheduled || this.stopped) return;
-    this.reconcileScheduled = true;
-    setImmediate(() => {
-      this.reconcileScheduled = false;
-      if (!this.stopped) this.reconcileNow();
-    });
+    this.reconciles.schedule();
   }
 
   private schedulePublish(): void {
-    if (this.publishScheduled || this.stopped || this.publisher === null) return;
-    this.publishScheduled = true;
-    setImmediate(() => {
-      this.publishScheduled = false;
-      if (!this.stopped) this.publish();
-    });
+    if (this.publisher !== null) this.publishes.schedule();
   }
 
   private reconcileNow(): void {

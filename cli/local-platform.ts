@@ -8,7 +8,8 @@ import {
   type ReconcileOutput,
   type ReconcilePrevious,
 } from '../controller/reconcile.js';
-import type { LogLine, RevisionRuntimeStatus } from '../controller/runtime.js';
+import { affectsRouting, type LogLine, type RevisionRuntimeStatus } from '../controller/runtime.js';
+import { Coalescer } from '../lib/coalesce.js';
 import { ProcessRuntime } from '../controller/runtimes/process.js';
 import { FileSource, type SourceSnapshot } from '../controller/sources/file.js';
 import type { RevisionKey, State } from '../controller/state.js';
@@ -56,7 +57,9 @@ export class LocalPlatform {
   readonly logs = new LogBus();
   private snapshot: SourceSnapshot = { objects: [], errors: [] };
   private readonly runtimeStatus = new Map<RevisionKey, RevisionRuntimeStatus>();
-  private reconcileScheduled = false;
+  private readonly reconciles = new Coalescer(() => {
+    this.reconcileNow();
+  });
   private dashboard: Dashboard | null = null;
   private stopped = false;
 
@@ -176,6 +179,7 @@ export class LocalPlatform {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.reconciles.stop();
     if (this.periodic !== null) clearInterval(this.periodic);
     this.logs.close();
     this.dashboard?.stop();
@@ -200,26 +204,11 @@ export class LocalPlatform {
     const before = this.runtimeStatus.get(status.key);
     this.runtimeStatus.set(status.key, status);
     this.gateway.setRevisionFailure(status.key, status.failure);
-    // Readiness and failure decide where `latestRevision` traffic goes, so they feed reconcile;
-    // replica counts alone do not.
-    if (
-      before === undefined ||
-      before.everReady !== status.everReady ||
-      (before.failure === null) !== (status.failure === null) ||
-      before.failure?.message !== status.failure?.message
-    ) {
-      this.scheduleReconcile();
-    }
+    if (affectsRouting(before, status)) this.scheduleReconcile();
   }
 
-  /** Coalesces bursts (a file save, several replicas becoming ready) into one reconcile. */
   private scheduleReconcile(): void {
-    if (this.reconcileScheduled || this.stopped) return;
-    this.reconcileScheduled = true;
-    setImmediate(() => {
-      this.reconcileScheduled = false;
-      if (!this.stopped) this.reconcileNow();
-    });
+    this.reconciles.schedule();
   }
 
   private reconcileNow(): void {

@@ -65,3 +65,20 @@ export interface Runtime {
   /** Drains and stops everything. */
   close(): Promise<void>;
 }
+
+/**
+ * Whether a runtime status change can move traffic or change what status says: readiness and
+ * failure decide where `latestRevision` traffic goes, so they feed reconcile; replica counts alone
+ * do not.
+ */
+export function affectsRouting(
+  before: RevisionRuntimeStatus | undefined,
+  after: RevisionRuntimeStatus,
+): boolean {
+  return (
+    before === undefined ||
+    before.everReady !== after.everReady ||
+    (before.failure === null) !== (after.failure === null) ||
+    before.failure?.message !== after.failure?.message
+  );
+}
