@@ -2,6 +2,8 @@
 // controller, stats go to the autoscaler (lib/cluster-protocol.ts).
 import { hostname } from 'node:os';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { fileAccessLogSink, stdoutAccessLogSink } from '../gateway/access-log.js';
+import type { AccessLogSink } from '../gateway/access-log.js';
 import { ClusterGateway } from '../gateway/cluster-gateway.js';
 import { AdminServer } from '../lib/admin-server.js';
 import { systemClock } from '../lib/clock.js';
@@ -28,6 +30,8 @@ Options:
       --shutdown-timeout N longest wait for in-flight requests after the drain (default: 300)
       --log-level LEVEL    debug, info, warn or error (default: info)
       --log-format FMT     json or text (default: json)
+      --access-log PATH    one JSON line per request: - for standard output (default), off for
+                           none, or a file appended to
   -h, --help               this text
 `;
 
@@ -43,6 +47,7 @@ export async function runGateway(argv: readonly string[]): Promise<number> {
     'shutdown-timeout': { type: 'string', default: '300' },
     'log-level': { type: 'string', default: 'info' },
     'log-format': { type: 'string', default: 'json' },
+    'access-log': { type: 'string', default: '-' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   if (values.help) {
@@ -63,6 +68,22 @@ export async function runGateway(argv: readonly string[]): Promise<number> {
     source,
   });
 
+  const accessLogPath = values['access-log'];
+  // Opened before anything starts, so a bad path stops the command with the reason.
+  let accessLog: AccessLogSink | null = null;
+  if (accessLogPath === '-') accessLog = stdoutAccessLogSink();
+  else if (accessLogPath !== 'off') {
+    try {
+      accessLog = fileAccessLogSink(accessLogPath, (err) => {
+        logger.error('access log write failed, lines are dropped from now on', { error: err.message });
+      });
+    } catch (err) {
+      throw new UsageError(
+        `--access-log ${accessLogPath}: cannot open it (${err instanceof Error ? err.message : String(err)}); pass a writable file, - or off`,
+      );
+    }
+  }
+
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kedge_process_' });
   const cg = await ClusterGateway.start({
@@ -75,6 +96,9 @@ export async function runGateway(argv: readonly string[]): Promise<number> {
     logger,
     registry,
   });
+  // ClusterGatewayOptions has no access-log field: attached once the gateway is up (before the
+  // first snapshot, so before any request is routed).
+  await cg.gateway.setAccessLog(accessLog);
   const admin = await AdminServer.start({
     host: values.listen,
     port: adminPort,

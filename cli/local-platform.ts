@@ -13,6 +13,7 @@ import { Coalescer } from '../lib/coalesce.js';
 import { ProcessRuntime } from '../controller/runtimes/process.js';
 import { FileSource, type SourceSnapshot } from '../controller/sources/file.js';
 import type { RevisionKey, State } from '../controller/state.js';
+import type { AccessLogSink } from '../gateway/access-log.js';
 import { Gateway } from '../gateway/gateway.js';
 import { AdminServer } from '../lib/admin-server.js';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -42,6 +43,8 @@ export interface LocalPlatformOptions {
   readonly stateDir: string;
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** The gateway's access log (one JSON line per request); the gateway closes it when it stops. */
+  readonly accessLog?: AccessLogSink;
   /** Called after every reconcile that changed what users see (services, URLs, readiness). */
   readonly onReconciled?: (output: ReconcileOutput, platform: LocalPlatform) => void;
   /** Told of every scale request with the ready count before it (`kedge up` times cold starts). */
@@ -127,6 +130,7 @@ export class LocalPlatform {
       registry,
       ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
       errors: recentErrors,
+      ...(options.accessLog === undefined ? {} : { accessLog: options.accessLog }),
     });
     late.gateway = gateway;
     const source = new FileSource({ dir: options.dir, logger: logger.child({ part: 'source' }) });

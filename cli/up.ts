@@ -1,7 +1,9 @@
 // `kedge up`: the whole platform in one process, serving a folder of Knative YAML.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { fileAccessLogSink, StreamAccessLogSink } from '../gateway/access-log.js';
+import type { AccessLogSink } from '../gateway/access-log.js';
 import { systemClock } from '../lib/clock.js';
 import { createLogger, type LogLevel } from '../lib/log.js';
 import { revisionViews, serviceViews } from './admin-api.js';
@@ -24,6 +26,8 @@ Options:
       --queue-limit N    requests a revision may hold while it has no capacity (default: 10000, as
                          Knative's activator); past it the gateway answers 503 + Retry-After
       --state-dir DIR    where the revision history is kept across restarts (default: DIR/.kedge)
+      --access-log PATH  one JSON line per request, appended to PATH (default: access.log in the
+                         state folder); - for standard output, off for none
       --log-level LEVEL  debug, info, warn or error (default: info)
       --log-format FMT   text or json (default: text)
   -h, --help             this text
@@ -42,6 +46,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       'admin-port': { type: 'string', default: '9090' },
       'queue-limit': { type: 'string', default: '10000' },
       'state-dir': { type: 'string' },
+      'access-log': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'log-format': { type: 'string', default: 'text' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -84,6 +89,12 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     },
   });
 
+  const stateDir =
+    values['state-dir'] === undefined ? join(dir, STATE_DIR_NAME) : resolve(values['state-dir']);
+  const accessLog = openAccessLog(values['access-log'], stateDir, print, (err) => {
+    logger.error(`access log write failed, lines are dropped from now on: ${err.message}`);
+  });
+
   let lastTable = '';
   const starting = LocalPlatform.start({
     dir,
@@ -93,8 +104,9 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     adminHost: '127.0.0.1',
     adminPort: parsePort('admin-port', values['admin-port']),
     queueLimit: parsePositiveInteger('queue-limit', values['queue-limit']),
-    stateDir: values['state-dir'] === undefined ? join(dir, STATE_DIR_NAME) : resolve(values['state-dir']),
+    stateDir,
     logger,
+    ...(accessLog.sink === null ? {} : { accessLog: accessLog.sink }),
     onReconciled: (output, running) => {
       const table = formatServiceTable(output.services, values.listen, running.gateway.port);
       if (table !== lastTable) {
@@ -122,6 +134,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     `admin listening on http://127.0.0.1:${platform.admin.port} (dashboard at /, /metrics, /api/v1/*)`,
   );
   logger.info(`watching ${dir} for Service and ConfigMap YAML`);
+  logger.info(`access log: ${accessLog.where}`);
   let stopping = false;
   const gatewayUrl = `http://${values.listen}:${platform.gateway.port}`;
   const adminUrl = `http://127.0.0.1:${platform.admin.port}`;
@@ -170,4 +183,41 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     process.on('SIGTERM', stop);
     process.on('SIGHUP', stop);
   });
+}
+
+/**
+ * `--access-log`: undefined = `<state-dir>/access.log` (the folder is made if needed), `-` =
+ * standard output (through the live view, so lines scroll above it), `off` = none, else a file
+ * appended to. Opened now, so a bad path stops `kedge up` with the reason.
+ */
+function openAccessLog(
+  option: string | undefined,
+  stateDir: string,
+  print: (text: string) => void,
+  onError: (err: Error) => void,
+): { sink: AccessLogSink | null; where: string } {
+  if (option === 'off') return { sink: null, where: 'off' };
+  if (option === '-') {
+    const out = {
+      write: (text: string): boolean => {
+        print(text);
+        return true;
+      },
+      writableLength: 0,
+    };
+    return { sink: new StreamAccessLogSink(out), where: 'standard output' };
+  }
+  let path: string;
+  if (option === undefined) {
+    path = join(stateDir, 'access.log');
+    mkdirSync(stateDir, { recursive: true });
+  } else path = resolve(option);
+  try {
+    return { sink: fileAccessLogSink(path, onError), where: path };
+  } catch (err) {
+    throw new CliError(
+      `--access-log ${path}: cannot open it (${err instanceof Error ? err.message : String(err)}); pass a writable file, - for standard output, or off`,
+      { cause: err },
+    );
+  }
 }

@@ -8,13 +8,16 @@ import type { RecentErrorSink } from '../dashboard/recent-errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { StatsSink } from '../lib/stats.js';
+import type { AccessLog } from './access-log.js';
 import { ActivatorQueue } from './activator-queue.js';
 import type { QueueHandle } from './activator-queue.js';
 import { GatewayError, sendError, upstreamErrorCode } from './errors.js';
-import type { ErrorSink, GatewayErrorCode } from './errors.js';
+import type { GatewayErrorCode } from './errors.js';
 import type { Socket } from 'node:net';
 import type { Downstream, DownstreamEvents, IncomingRequest, TunnelDownstream } from './front/types.js';
 import { rawRequestHead, scanResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import type { TraceHeaders } from './headers.js';
+import type { IdSource } from './ids.js';
 import { ConcurrencyAccountant } from './in-flight.js';
 import type { GatewayMetrics, RevisionCounters, RevisionLoadSample } from './metrics.js';
 import { pickEndpoint, reserve } from './picker.js';
@@ -30,6 +33,14 @@ import {
 } from './route-table.js';
 import type { RevisionSettings, RouteTable } from './route-table.js';
 import { SnapshotStore } from './snapshot-store.js';
+import {
+  formatTraceparent,
+  isSaneRequestId,
+  TRACE_ID_END,
+  TRACE_ID_START,
+  traceFlags,
+  trimOws,
+} from './trace-context.js';
 import { pickSplit } from './traffic-split.js';
 import { RawUpstreamError } from './upstream/raw-pool.js';
 import type { RawConn, RawExchange } from './upstream/raw-pool.js';
@@ -57,6 +68,9 @@ export interface CoreOptions {
   readonly upstream: UpstreamMode;
   /** Where every answered GatewayError is recorded for the dashboard (errors only, never on success). */
   readonly errors: RecentErrorSink | null;
+  readonly ids: IdSource;
+  /** null: no access log (nothing is kept per request). */
+  readonly accessLog: AccessLog | null;
 }
 
 class EndpointSlot implements Slot {
@@ -128,6 +142,14 @@ export class GatewayCore {
   private readonly source: string;
   private readonly queueLimit: number;
   readonly errors: RecentErrorSink | null;
+  readonly ids: IdSource;
+  accessLog: AccessLog | null;
+  /**
+   * The trace context of the request handle() or refuse() is answering, set by beginTrace() and
+   * read synchronously in the same call (by the Exchange's constructor or by reject()).
+   */
+  private traceparent = '';
+  private keepTracestate = false;
   /** Head of the intrusive list of exchanges holding a reservation (scanned by tick()). */
   activeHead: Exchange | null = null;
   private readonly onSlotRelease = (slot: EndpointSlot): void => {
@@ -143,6 +165,8 @@ export class GatewayCore {
     this.queueLimit = o.queueLimit;
     this.random = o.random;
     this.errors = o.errors;
+    this.ids = o.ids;
+    this.accessLog = o.accessLog;
     this.coarseNowMs = o.clock.nowMs();
     this.pools = new UpstreamPools(o.upstream, this.coarseNowMs);
     this.accountant = new ConcurrencyAccountant(this.coarseNowMs);
@@ -269,8 +293,10 @@ export class GatewayCore {
 
   /** The one entry point both front ends call, synchronously inside their request callback. */
   handle(req: IncomingRequest, ds: Downstream): void {
+    this.beginTrace(req, ds);
     if (req.host === '') {
       this.reject(
+        req,
         ds,
         new GatewayError(
           'KEDGE_BAD_REQUEST',
@@ -285,6 +311,7 @@ export class GatewayCore {
     if (route === undefined) {
       // Validated only on a miss: a routed Host is one the route table holds, so it is valid.
       this.reject(
+        req,
         ds,
         isValidHost(req.host)
           ? new GatewayError(
@@ -302,6 +329,7 @@ export class GatewayCore {
     const key = route.revisions[i];
     if (key === undefined) {
       this.reject(
+        req,
         ds,
         new GatewayError(
           'KEDGE_NO_READY_REVISION',
@@ -313,6 +341,7 @@ export class GatewayCore {
     }
     if (req.method === 'CONNECT') {
       this.reject(
+        req,
         ds,
         new GatewayError('KEDGE_BAD_REQUEST', 'CONNECT is not proxied; send a plain HTTP/1.1 request'),
         `${route.namespace}/${route.service}`,
@@ -321,7 +350,7 @@ export class GatewayCore {
     }
     const rt = this.runtimes.get(key) ?? this.runtime(key);
     const nowMs = this.clock.nowMs();
-    const ex = new Exchange(this, rt, req, ds, nowMs);
+    const ex = new Exchange(this, rt, req, ds, nowMs, ds.requestId, this.traceparent, this.keepTracestate);
     ds.events = ex;
     this.accountant.arrive(key, nowMs);
     if (rt.slots.length === 0 && rt.failure !== null) {
@@ -348,10 +377,11 @@ export class GatewayCore {
       return;
     }
     ex.enqueued(handle);
+    if (rt.slots.length === 0) ex.coldStartWait = true;
     if (rt.slots.length === 0 && !rt.poked) {
       // Knative activator: the first request for a revision at zero reports at once (synchronously).
       rt.poked = true;
-      ex.coldStart = true;
+      ex.coldStartPending = true;
       this.metrics.coldStart(rt.settings.namespace, rt.settings.name);
       this.stats.poke(key, nowMs);
     }
@@ -411,15 +441,73 @@ export class GatewayCore {
    * Answers a request the front end refused before routing (two Host fields, a request target or
    * header section over the limits): counted, recorded and sent like every other gateway error.
    */
-  refuse(ds: ErrorSink, err: GatewayError): void {
-    this.reject(ds, err);
+  refuse(req: IncomingRequest, ds: Downstream, err: GatewayError): void {
+    this.beginTrace(req, ds);
+    this.reject(req, ds, err);
+  }
+
+  /**
+   * W3C Trace Context (https://www.w3.org/TR/trace-context-1/) and X-Request-Id for one request:
+   * a valid traceparent keeps its trace-id and flags (and its tracestate goes on unchanged), with
+   * the gateway's own span as the new parent-id; a missing, invalid or repeated one (§3.2: one
+   * field only) starts a new, sampled trace. A sane X-Request-Id is kept, else one is made.
+   */
+  private beginTrace(req: IncomingRequest, ds: Downstream): void {
+    const h = req.headers;
+    let tp = '';
+    let tps = 0;
+    let rid = '';
+    for (let i = 0; i < h.length; i += 2) {
+      const name = h[i] as string;
+      const n = name.length;
+      if (n === 11) {
+        if (name === 'traceparent') {
+          tp = h[i + 1] as string;
+          tps++;
+        }
+      } else if (n === 12 && rid === '' && name === 'x-request-id') rid = h[i + 1] as string;
+    }
+    const ids = this.ids;
+    let flags = '';
+    if (tps === 1) {
+      tp = trimOws(tp);
+      flags = traceFlags(tp);
+    }
+    if (flags === '') {
+      this.traceparent = ids.newTraceparent();
+      this.keepTracestate = false;
+    } else {
+      this.traceparent = formatTraceparent(tp.slice(TRACE_ID_START, TRACE_ID_END), ids.spanId(), flags);
+      this.keepTracestate = true;
+    }
+    ds.requestId = rid !== '' && isSaneRequestId(rid) ? rid : ids.requestId();
   }
 
   /** `service`: `namespace/name` when the route is known, '' when no service owns the request. */
-  private reject(ds: ErrorSink, err: GatewayError, service = ''): void {
+  private reject(req: IncomingRequest, ds: Downstream, err: GatewayError, service = ''): void {
     this.metrics.error(err.code);
     this.recordError(service, err, '');
-    sendError(ds, err);
+    const bytes = sendError(ds, err);
+    const log = this.accessLog;
+    if (log !== null) {
+      const nowMs = this.clock.nowMs();
+      log.push(
+        nowMs,
+        ds.requestId,
+        this.traceparent,
+        req.method,
+        req.host,
+        req.path,
+        '',
+        err.status,
+        bytes,
+        nowMs,
+        nowMs,
+        -1,
+        false,
+        err.code,
+      );
+    }
   }
 
   /** Off the success path: only ever called with an error about to be answered. */
@@ -514,7 +602,7 @@ function isIdempotent(method: string): boolean {
  * re-wrapping) and the front end's event sink, so a request allocates one object of ours, not a
  * handful.
  */
-class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, TunnelExchange {
+class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, TunnelExchange, TraceHeaders {
   prev: Exchange | null = null;
   next: Exchange | null = null;
   private linked = false;
@@ -545,7 +633,17 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
   private flushLater: (() => void) | null = null;
   /** Times this request went back to its queue after a refused connect (at most MAX_REQUEUES). */
   private requeues = 0;
-  coldStart = false;
+  /** This request's arrival poked the autoscaler: kedge_cold_start_seconds is observed on connect. */
+  coldStartPending = false;
+  /** Queued while the revision had no ready replica (the access log's coldStart). */
+  coldStartWait = false;
+  // Access log fields (Clock readings; -1 = never happened).
+  /** Handed to the upstream client (a replica picked). */
+  private dispatchMs = -1;
+  /** Response head from the replica (read only while an access log is on). */
+  private headMs = -1;
+  private bytesSent = 0;
+  private errorCode: GatewayErrorCode | null = null;
   rawHead = '';
   rawHeadOnly = false;
   rawRetryable = false;
@@ -557,6 +655,9 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
     private readonly req: IncomingRequest,
     private readonly ds: Downstream,
     private readonly arrivalMs: number,
+    readonly requestId: string,
+    readonly traceparent: string,
+    readonly keepTracestate: boolean,
   ) {
     const s = rt.settings;
     this.deadlineMs = arrivalMs + s.timeoutMs;
@@ -572,6 +673,8 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
 
   start(slot: EndpointSlot): void {
     const core = this.core;
+    // Straight from handle(): no wait, no clock read.
+    this.dispatchMs = this.phase === Phase.Queued ? core.clock.nowMs() : this.arrivalMs;
     this.phase = Phase.Proxying;
     this.handle = null;
     this.slot = slot;
@@ -604,6 +707,7 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
           req.clientIp,
           req.host,
           false,
+          this,
           req.upgrade,
         );
       this.tunnel = new TunnelConn(slot.endpoint, this.rawHead, this, core.coarseNowMs);
@@ -620,6 +724,7 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
             req.clientIp,
             req.host,
             req.chunked,
+            this,
           );
           this.rawHeadOnly = req.method === 'HEAD';
           this.rawHasBody = req.hasBody;
@@ -629,11 +734,15 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
         return;
       }
     }
-    this.upstreamHeaders ??= upstreamRequestHeaders(req.headers, {
-      clientIp: req.clientIp,
-      proto: 'http',
-      host: req.host,
-    });
+    this.upstreamHeaders ??= upstreamRequestHeaders(
+      req.headers,
+      {
+        clientIp: req.clientIp,
+        proto: 'http',
+        host: req.host,
+      },
+      this,
+    );
     let body: BodyStream | null = null;
     if (req.hasBody && !this.bodyClosed) {
       body = new BodyStream(() => {
@@ -698,6 +807,7 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
 
   onRawBody(chunk: Buffer): boolean {
     this.lastActivityMs = this.core.coarseNowMs;
+    this.bytesSent += chunk.length;
     return this.ds.write(chunk);
   }
 
@@ -798,6 +908,7 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
   onData(chunk: Buffer): boolean {
     if (this.phase === Phase.Done) return false;
     this.lastActivityMs = this.core.coarseNowMs;
+    this.bytesSent += chunk.length;
     return this.ds.write(chunk);
   }
 
@@ -813,13 +924,14 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
   }
 
   private connected(): void {
-    if (this.coldStart) {
-      this.coldStart = false;
+    if (this.coldStartPending) {
+      this.coldStartPending = false;
       this.core.metrics.observeColdStart((this.core.clock.nowMs() - this.arrivalMs) / 1000);
     }
   }
 
   private responseStarted(status: number): void {
+    if (this.core.accessLog !== null) this.headMs = this.core.clock.nowMs();
     this.responseStartDeadlineMs = 0;
     this.lastActivityMs = this.core.coarseNowMs;
     this.status = status;
@@ -849,6 +961,7 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
       );
     } else {
       this.core.metrics.error(code);
+      this.errorCode = code;
       this.ds.cut();
       this.finish();
     }
@@ -974,6 +1087,7 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
       );
     } else {
       this.core.metrics.error('KEDGE_UPSTREAM_TIMEOUT');
+      this.errorCode = 'KEDGE_UPSTREAM_TIMEOUT';
       this.ds.cut();
       this.finish();
     }
@@ -990,8 +1104,9 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
     const s = this.rt.settings;
     core.recordError(s.service === '' ? '' : `${s.namespace}/${s.service}`, err, s.key);
     this.status = err.status;
+    this.errorCode = err.code;
     this.headersSent = true;
-    sendError(this.ds, err);
+    this.bytesSent = sendError(this.ds, err);
     this.finish();
     abort?.();
   }
@@ -1044,6 +1159,26 @@ class Exchange implements DownstreamEvents, DispatchHandler, RawExchange, Tunnel
     core.accountant.depart(this.rt.key, nowMs);
     this.rt.counters.inc(this.status);
     core.metrics.observeDuration((nowMs - this.arrivalMs) / 1000);
+    const log = core.accessLog;
+    if (log !== null) {
+      const req = this.req;
+      log.push(
+        this.arrivalMs,
+        this.requestId,
+        this.traceparent,
+        req.method,
+        req.host,
+        req.path,
+        this.rt.key,
+        this.status,
+        this.bytesSent,
+        nowMs,
+        this.dispatchMs,
+        this.headMs,
+        this.coldStartWait,
+        this.errorCode,
+      );
+    }
     // Release last: it may start queued requests, which must see this one gone.
     this.releaseSlot();
   }

@@ -156,8 +156,11 @@ export function errorBody(err: GatewayError): string {
   return `${err.status} ${err.message}\n`;
 }
 
-/** Turns a GatewayError into a response: text/plain, one line, `x-kedge-error: <code>`. */
-export function sendError(sink: ErrorSink, err: GatewayError): void {
+/**
+ * Turns a GatewayError into a response: text/plain, one line, `x-kedge-error: <code>` (the front
+ * end adds x-request-id). Returns the body's size in bytes, for the access log.
+ */
+export function sendError(sink: ErrorSink, err: GatewayError): number {
   const headers =
     err.retryAfterSeconds === undefined
       ? ['content-type', 'text/plain; charset=utf-8', 'x-kedge-error', err.code]
@@ -169,7 +172,9 @@ export function sendError(sink: ErrorSink, err: GatewayError): void {
           'retry-after',
           String(err.retryAfterSeconds),
         ];
-  sink.respond(err.status, headers, errorBody(err));
+  const body = errorBody(err);
+  sink.respond(err.status, headers, body);
+  return Buffer.byteLength(body);
 }
 
 /**

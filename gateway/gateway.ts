@@ -7,10 +7,14 @@ import type { RevisionKey, State } from '../controller/state.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { StatsSink } from '../lib/stats.js';
+import { AccessLog } from './access-log.js';
+import type { AccessLogSink } from './access-log.js';
 import { GatewayCore } from './core.js';
 import { startNode } from './front/node-http.js';
 import type { Frontend } from './front/node-http.js';
 import { startUws } from './front/uws.js';
+import { RandomIds } from './ids.js';
+import type { IdSource } from './ids.js';
 import { GatewayMetrics } from './metrics.js';
 import type { UpstreamMode } from './proxy.js';
 
@@ -47,6 +51,13 @@ export interface GatewayOptions {
    * a malformed request). Written only on errors, never on the success path.
    */
   errors?: RecentErrorSink;
+  /**
+   * One JSON line per request (gateway/access-log.ts), written in batches off the hot path; the
+   * gateway closes it in close(). Absent: no access log, and nothing is kept per request.
+   */
+  accessLog?: AccessLogSink;
+  /** Trace, span and request ids (injected for tests; default: batched CSPRNG ids). */
+  ids?: IdSource;
 }
 
 /** Knative activator: breaker QueueDepth 10000 (pkg/activator/net/throttler.go). */
@@ -68,13 +79,14 @@ export class Gateway {
     private readonly core: GatewayCore,
     private readonly front: Frontend,
     private readonly logger: Logger,
-    clock: Clock,
+    private readonly clock: Clock,
   ) {
     this.port = front.port;
     this.frontend = front.kind;
     this.upstream = core.pools.mode;
     this.ticker = setInterval(() => {
       core.tick(clock.nowMs());
+      core.accessLog?.flush();
     }, TICK_MS);
     this.ticker.unref();
     this.reporter = setInterval(() => {
@@ -86,7 +98,12 @@ export class Gateway {
   static async start(options: GatewayOptions): Promise<Gateway> {
     const logger = options.logger.child({ component: 'gateway' });
     let core: GatewayCore | null = null;
-    const metrics = new GatewayMetrics(options.registry, () => (core === null ? [] : core.load()));
+    const metrics = new GatewayMetrics(
+      options.registry,
+      () => (core === null ? [] : core.load()),
+      () => core?.accessLog?.takeDropped() ?? 0,
+    );
+    const clock = options.clock;
     core = new GatewayCore({
       clock: options.clock,
       stats: options.stats,
@@ -97,9 +114,12 @@ export class Gateway {
       random: options.random ?? Math.random,
       upstream: chooseUpstream(options.upstream),
       errors: options.errors ?? null,
+      ids: options.ids ?? new RandomIds(),
+      accessLog: options.accessLog === undefined ? null : newAccessLog(options.accessLog, clock),
     });
     const host = options.host === '' ? '127.0.0.1' : options.host;
     const front = await startFrontend(core, chooseFrontend(options.frontend), host, options.port, logger);
+    if (core.accessLog !== null) core.accessLog.frontend = front.kind;
     logger.info('gateway listening', {
       frontend: front.kind,
       upstream: core.pools.mode,
@@ -141,17 +161,47 @@ export class Gateway {
     return this.core.endpointInFlight(endpointId);
   }
 
-  /** Stops listening, cuts queued requests and closes upstream pools. */
+  /**
+   * Replaces the access log (null turns it off): what the old one holds is written to it first,
+   * then it is closed. For embedders that start the gateway before they know where lines go.
+   */
+  async setAccessLog(sink: AccessLogSink | null): Promise<void> {
+    const core = this.core;
+    const old = core.accessLog;
+    if (sink === null) core.accessLog = null;
+    else {
+      const log = newAccessLog(sink, this.clock);
+      log.frontend = this.frontend;
+      core.accessLog = log;
+    }
+    if (old === null) return;
+    old.flush();
+    // Its drops still reach kedge_access_log_dropped_total: carried over to the new one's count.
+    core.accessLog?.addDropped(old.takeDropped());
+    await old.sink.close?.();
+  }
+
+  /** Stops listening, cuts queued requests, closes upstream pools, then writes and closes the access log. */
   close(): Promise<void> {
     this.closed ??= (async () => {
       clearInterval(this.ticker);
       clearInterval(this.reporter);
       this.core.shutdown();
       await Promise.all([this.front.close(), this.core.pools.closeAll()]);
+      const log = this.core.accessLog;
+      if (log !== null) {
+        log.flush();
+        await log.sink.close?.();
+      }
       this.logger.info('gateway closed', { port: this.port });
     })();
     return this.closed;
   }
+}
+
+function newAccessLog(sink: AccessLogSink, clock: Clock): AccessLog {
+  // Entries carry wall time; the Clock is monotonic. The offset is taken once per batch.
+  return new AccessLog(sink, () => Date.now() - clock.nowMs());
 }
 
 function chooseFrontend(option: GatewayOptions['frontend']): 'auto' | 'uws' | 'node' {

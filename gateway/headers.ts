@@ -21,6 +21,11 @@ export function isDroppedRequestField(name: string): boolean {
       return name === 'forwarded'; // re-added below, appended to
     case 10:
       return name === 'connection' || name === 'keep-alive';
+    // W3C Trace Context and X-Request-Id: replaced by the gateway's own (TraceHeaders).
+    case 11:
+      return name === 'traceparent';
+    case 12:
+      return name === 'x-request-id';
     case 14:
       return name === 'http2-settings';
     case 15:
@@ -50,6 +55,18 @@ function connectionTokens(value: string, into: string[]): void {
 /** How an upgrade request is carried: see rawRequestHead(). */
 export type UpgradeKind = '' | 'tunnel' | 'websocket';
 
+/**
+ * What the gateway passes on for tracing (the Exchange implements it): its traceparent (the
+ * client's trace-id and flags, the gateway's span as parent-id), the request id, and whether the
+ * client's tracestate fields go with them (only when its traceparent was valid: W3C Trace Context
+ * §3.3.1).
+ */
+export interface TraceHeaders {
+  readonly traceparent: string;
+  readonly requestId: string;
+  readonly keepTracestate: boolean;
+}
+
 export interface ForwardInfo {
   /** The client's address as text (IPv4 dotted or IPv6). */
   readonly clientIp: string;
@@ -63,7 +80,11 @@ export interface ForwardInfo {
  * takes without reparsing) from the client's flat list.
  * pre: `incoming` holds lowercase names at even indexes.
  */
-export function upstreamRequestHeaders(incoming: readonly string[], fwd: ForwardInfo): string[] {
+export function upstreamRequestHeaders(
+  incoming: readonly string[],
+  fwd: ForwardInfo,
+  trace: TraceHeaders,
+): string[] {
   let xff = '';
   let forwarded = '';
   let listed: string[] | null = null;
@@ -83,6 +104,7 @@ export function upstreamRequestHeaders(incoming: readonly string[], fwd: Forward
   for (let i = 0; i < incoming.length; i += 2) {
     const name = incoming[i] as string;
     if (isDroppedRequestField(name)) continue;
+    if (!trace.keepTracestate && name.length === 10 && name === 'tracestate') continue;
     if (listed !== null && listed.includes(name)) continue;
     out.push(name, incoming[i + 1] as string);
   }
@@ -96,6 +118,10 @@ export function upstreamRequestHeaders(incoming: readonly string[], fwd: Forward
     fwd.host,
     'forwarded',
     `${forwarded === '' ? '' : forwarded + ', '}for=${forwardedNode(ip)};host=${forwardedValue(fwd.host)};proto=${fwd.proto}`,
+    'traceparent',
+    trace.traceparent,
+    'x-request-id',
+    trace.requestId,
   );
   return out;
 }
@@ -117,6 +143,7 @@ export function rawRequestHead(
   clientIp: string,
   host: string,
   chunked: boolean,
+  trace: TraceHeaders,
   upgrade: UpgradeKind = '',
 ): string {
   let xff = '';
@@ -136,6 +163,7 @@ export function rawRequestHead(
     }
   }
   if (listed !== null && listed.length === 0) listed = null;
+  const dropTracestate = !trace.keepTracestate;
   let head = method + ' ' + path + ' HTTP/1.1\r\n';
   for (let i = 0; i < incoming.length; i += 2) {
     const name = incoming[i] as string;
@@ -144,6 +172,7 @@ export function rawRequestHead(
         head += 'upgrade: ' + (incoming[i + 1] as string) + '\r\n';
       continue;
     }
+    if (dropTracestate && name.length === 10 && name === 'tracestate') continue;
     if (upgrade === 'websocket' && name.length === 24 && name === 'sec-websocket-extensions') continue;
     // A chunked body goes out chunked; a stray Content-Length beside it would be smuggling.
     if (chunked && name.length === 14 && name === 'content-length') continue;
@@ -161,7 +190,10 @@ export function rawRequestHead(
     forwardedNode(clientIp) +
     ';host=' +
     forwardedValue(host) +
-    ';proto=http' +
+    ';proto=http\r\ntraceparent: ' +
+    trace.traceparent +
+    '\r\nx-request-id: ' +
+    trace.requestId +
     (upgrade === '' ? '' : '\r\nconnection: upgrade') +
     (chunked ? '\r\ntransfer-encoding: chunked\r\n\r\n' : '\r\n\r\n');
   return head;
@@ -221,6 +253,9 @@ function classify(name: Buffer): Kind {
     case 10:
       if (lowerEquals(name, 'connection')) return Kind.Connection;
       return lowerEquals(name, 'keep-alive') ? Kind.Drop : Kind.Keep;
+    case 12:
+      // The front end writes the gateway's own (the one the replica was given).
+      return lowerEquals(name, 'x-request-id') ? Kind.Drop : Kind.Keep;
     case 14:
       return lowerEquals(name, 'content-length') ? Kind.ContentLength : Kind.Keep;
     case 16:

@@ -65,7 +65,15 @@ export class GatewayMetrics {
   private pendingCount = 0;
   private readonly revisionCounters = new Map<string, RevisionCounters>();
 
-  constructor(registry: Registry, load: () => Iterable<RevisionLoadSample>) {
+  /**
+   * `accessLogDropped`: access-log records dropped since the last call (ring full or sink behind),
+   * read at scrape time.
+   */
+  constructor(
+    registry: Registry,
+    load: () => Iterable<RevisionLoadSample>,
+    accessLogDropped: () => number = () => 0,
+  ) {
     const registers = [registry];
     this.requests = new Counter({
       name: 'kedge_requests_total',
@@ -103,6 +111,15 @@ export class GatewayMetrics {
       help: 'From arrival of the request that found a revision at zero to its first byte sent upstream',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
+    });
+    const dropped = new Counter({
+      name: 'kedge_access_log_dropped_total',
+      help: 'Access-log lines dropped because the buffer was full or the writer was behind',
+      registers,
+      collect: () => {
+        const n = accessLogDropped();
+        if (n > 0) dropped.inc(n);
+      },
     });
     const inFlight = new Gauge({
       name: 'kedge_revision_in_flight',

@@ -20,8 +20,11 @@ export interface Frontend {
   close(): Promise<void>;
 }
 
-/** Flat name/value strings for writeHead() (node:http validates and frames them itself). */
-function flatFields(head: UpstreamHead): string[] {
+/**
+ * Flat name/value strings for writeHead() (node:http validates and frames them itself), with the
+ * gateway's x-request-id.
+ */
+function flatFields(head: UpstreamHead, requestId: string): string[] {
   const flat: string[] = [];
   if (head instanceof ParsedHead) {
     const f = head.fields;
@@ -36,11 +39,13 @@ function flatFields(head: UpstreamHead): string[] {
     if (head.date !== null) flat.push('date', head.date.toString('latin1'));
   }
   if (head.contentLength >= 0) flat.push('content-length', String(head.contentLength));
+  if (requestId !== '') flat.push('x-request-id', requestId);
   return flat;
 }
 
 class NodeDownstream implements Downstream {
   events: DownstreamEvents | null = null;
+  requestId = '';
   done = false;
   private headPending = false;
   private drainSet = false;
@@ -62,14 +67,16 @@ class NodeDownstream implements Downstream {
     if (this.done) return;
     this.done = true;
     const res = this.res;
-    res.writeHead(status, [...headers, 'content-length', String(Buffer.byteLength(body))]);
+    const flat = [...headers, 'content-length', String(Buffer.byteLength(body))];
+    if (this.requestId !== '') flat.push('x-request-id', this.requestId);
+    res.writeHead(status, flat);
     res.end(body);
   }
 
   head(status: number, head: UpstreamHead, bodyless: boolean): void {
     if (this.done) return;
     const res = this.res;
-    res.writeHead(status, flatFields(head));
+    res.writeHead(status, flatFields(head, this.requestId));
     if (bodyless) {
       this.done = true;
       res.end();
@@ -168,7 +175,7 @@ function onRequest(core: GatewayCore, req: IncomingMessage, res: ServerResponse)
   // node:http answers 431 itself past maxHeaderSize (16 KB, the request line included).
   const refusal = requestRefusal(hosts, incoming.path.length, 0);
   if (refusal === null) core.handle(incoming, ds);
-  else core.refuse(ds, refusal);
+  else core.refuse(incoming, ds, refusal);
   if (ds.events === null && !req.complete) req.resume(); // answered at once: drain and drop the body
 }
 
@@ -194,6 +201,7 @@ function writeRawResponse(socket: Socket, status: number, flat: readonly string[
  */
 class NodeTunnelDownstream implements TunnelDownstream {
   events: DownstreamEvents | null = null;
+  requestId = '';
   done = false;
   private status = 0;
   private fields: string[] = [];
@@ -219,13 +227,18 @@ class NodeTunnelDownstream implements TunnelDownstream {
   respond(status: number, headers: readonly string[], body: string): void {
     if (this.done) return;
     this.done = true;
-    writeRawResponse(this.socket, status, headers, Buffer.from(body));
+    writeRawResponse(
+      this.socket,
+      status,
+      this.requestId === '' ? headers : [...headers, 'x-request-id', this.requestId],
+      Buffer.from(body),
+    );
   }
 
   head(status: number, head: UpstreamHead, bodyless: boolean): void {
     if (this.done) return;
     this.status = status;
-    this.fields = flatFields(head);
+    this.fields = flatFields(head, this.requestId);
     if (bodyless) this.end();
   }
 
@@ -275,7 +288,7 @@ class NodeTunnelDownstream implements TunnelDownstream {
     this.done = true;
     this.events = null;
     // The parser holds Upgrade and Connection back as hop-by-hop; the 101 needs them.
-    const flat = flatFields(head);
+    const flat = flatFields(head, this.requestId);
     let text = 'HTTP/1.1 101 Switching Protocols\r\n';
     for (let i = 0; i + 1 < flat.length; i += 2) text += `${flat[i] as string}: ${flat[i + 1] as string}\r\n`;
     text += `upgrade: ${this.protocol}\r\nconnection: Upgrade\r\n\r\n`;
@@ -323,7 +336,7 @@ function onUpgrade(
   const ds = new NodeTunnelDownstream(socket, early, req.headers.upgrade ?? 'websocket', tunnels);
   const refusal = requestRefusal(hosts, incoming.path.length, 0);
   if (refusal === null) core.handle(incoming, ds);
-  else core.refuse(ds, refusal);
+  else core.refuse(incoming, ds, refusal);
 }
 
 /**

@@ -40,6 +40,11 @@ export interface DownstreamEvents {
 export interface Downstream extends ErrorSink {
   events: DownstreamEvents | null;
   /**
+   * Set by the core before any answer: written as `x-request-id` on every response, the gateway's
+   * own errors included (the replica's own x-request-id field is dropped).
+   */
+  requestId: string;
+  /**
    * Takes the status line and headers; with `bodyless` the response ends here. Otherwise the head
    * waits for the first body chunk so both leave in one write, or for flush().
    */

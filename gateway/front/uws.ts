@@ -57,6 +57,7 @@ function statusLine(status: number): Buffer {
 }
 
 const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
+const X_REQUEST_ID = Buffer.from('x-request-id', 'latin1');
 
 /**
  * Writes a head's fields. Raw-path heads pass runs of adjacent upstream lines as one field whose
@@ -107,6 +108,7 @@ function corkedBodyless(): void {
 
 export class UwsDownstream implements Downstream {
   events: DownstreamEvents | null = null;
+  requestId = '';
   /** Aborted, ended or closed: res must not be touched again. */
   done = false;
   private bodyPaused = false;
@@ -141,6 +143,7 @@ export class UwsDownstream implements Downstream {
       res.writeStatus(statusLine(status));
       for (let i = 0; i + 1 < headers.length; i += 2)
         res.writeHeader(headers[i] as string, headers[i + 1] as string);
+      if (this.requestId !== '') res.writeHeader(X_REQUEST_ID, this.requestId);
       res.end(body);
     });
   }
@@ -167,6 +170,7 @@ export class UwsDownstream implements Downstream {
     if (this.bodyPaused) res.resume();
     res.writeStatus(statusLine(this.headStatus));
     writeFields(res, head);
+    res.writeHeader(X_REQUEST_ID, this.requestId);
     // perf-baseline §7.4: endWithoutBody(n) leaves the socket expecting n bytes; write the
     // length ourselves (HEAD and 304 describe the selected representation) and pass nothing.
     if (head.contentLength >= 0 && this.headStatus !== 204)
@@ -191,6 +195,7 @@ export class UwsDownstream implements Downstream {
     const res = this.res;
     res.writeStatus(statusLine(this.headStatus));
     writeFields(res, head);
+    res.writeHeader(X_REQUEST_ID, this.requestId);
   }
 
   write(chunk: Buffer): boolean {
@@ -366,7 +371,7 @@ function onRequest(core: GatewayCore, res: HttpResponse, req: HttpRequest): void
   }
   const refusal = requestRefusal(hosts, target, headerBytes);
   if (refusal === null) core.handle(incoming, ds);
-  else core.refuse(ds, refusal);
+  else core.refuse(incoming, ds, refusal);
   // Answered at once (404, 503 ...): let uWS read and drop the rest of the body.
   if (hasBody && ds.events === null && !ds.done) ds.resumeBody();
 }
@@ -578,24 +583,19 @@ function onUpgrade(
   res.onAborted(() => {
     ds.aborted();
   });
+  const incoming: IncomingRequest = {
+    method,
+    path: query === undefined || query === '' ? url : `${url}?${query}`,
+    host,
+    headers,
+    clientIp: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
+    hasBody: false,
+    chunked: false,
+    upgrade: 'websocket',
+  };
   const refusal = requestRefusal(hosts, target, headerBytes);
-  if (refusal !== null) {
-    core.refuse(ds, refusal);
-    return;
-  }
-  core.handle(
-    {
-      method,
-      path: query === undefined || query === '' ? url : `${url}?${query}`,
-      host,
-      headers,
-      clientIp: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
-      hasBody: false,
-      chunked: false,
-      upgrade: 'websocket',
-    },
-    ds,
-  );
+  if (refusal === null) core.handle(incoming, ds);
+  else core.refuse(incoming, ds, refusal);
 }
 
 export function startUws(core: GatewayCore, host: string, port: number): Promise<Frontend> {

@@ -4,7 +4,11 @@
 // temp folder, never as a service, and every process is stopped by its pid.
 //
 //   node dist/gateway/testing/bench-proxy.js [--reps 3] [--duration 10] [--connections 64] [--no-pin]
-//     [--only nginx-proxy,uws+raw,...]
+//     [--only nginx-proxy,uws+raw,...] [--baseline OTHER/dist]
+//
+// A gateway configuration is FRONT+UPSTREAM, optionally followed by `+log` (the access log on, to
+// a file in the temp folder) and `@base` (the bench-server.js of another build, `--baseline`: an
+// A/B of two builds in one run, e.g. `--only nginx-proxy,uws+raw,uws+raw@base`).
 //
 // Per rep: fresh processes, a 3 s warm-up for each configuration, then one measured wrk run per
 // configuration, interleaved, the order rotating each rep (perf-baseline §2). Pinned layout as in
@@ -21,7 +25,8 @@ import { connect } from 'node:net';
 
 const HOST = 'hello.default.example.com';
 const CONFIGS = ['nginx-proxy', 'uws+raw', 'uws+undici', 'node+raw', 'node+undici'] as const;
-type Config = (typeof CONFIGS)[number];
+type Config = string;
+const CONFIG_PATTERN = /^(nginx-proxy|(uws|node)\+(raw|undici)(\+log)?(@base)?)$/;
 
 interface Args {
   reps: number;
@@ -30,10 +35,20 @@ interface Args {
   pin: boolean;
   only: readonly Config[];
   warmupS: number;
+  /** A dist/ folder whose gateway/testing/bench-server.js the `@base` configurations run. */
+  baseline: string;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { reps: 3, durationS: 10, connections: 64, pin: true, only: CONFIGS, warmupS: 3 };
+  const a: Args = {
+    reps: 3,
+    durationS: 10,
+    connections: 64,
+    pin: true,
+    only: CONFIGS,
+    warmupS: 3,
+    baseline: '',
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1] ?? '';
@@ -44,8 +59,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--no-pin') {
       a.pin = false;
       continue;
-    } else if (k === '--only')
-      a.only = v.split(',').filter((c): c is Config => (CONFIGS as readonly string[]).includes(c));
+    } else if (k === '--only') a.only = v.split(',').filter((c) => CONFIG_PATTERN.test(c));
+    else if (k === '--baseline') a.baseline = v;
     else continue;
     i++;
   }
@@ -201,12 +216,17 @@ async function startSut(config: Config, backendPort: number, a: Args): Promise<S
     await waitPort(port);
     return { child, port };
   }
-  const [front, upstream] = config.split('+') as [string, string];
-  const server = fileURLToPath(new URL('./bench-server.js', import.meta.url));
+  const base = config.endsWith('@base');
+  const [front, upstream, log] = config.replace('@base', '').split('+') as [string, string, string?];
+  if (base && a.baseline === '') throw new Error(`${config} needs --baseline OTHER/dist`);
+  const server = base
+    ? join(a.baseline, 'gateway', 'testing', 'bench-server.js')
+    : fileURLToPath(new URL('./bench-server.js', import.meta.url));
   const child = start(process.execPath, [server, String(port), String(backendPort)], cpu, {
     ...process.env,
     KEDGE_FRONTEND: front,
     KEDGE_UPSTREAM: upstream,
+    KEDGE_BENCH_ACCESS_LOG: log === 'log' ? dir : '',
   });
   await waitPort(port);
   return { child, port };

@@ -13,6 +13,8 @@ import type { RevisionSpec, Route } from '../../controller/state.js';
 import { systemClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
 import { RecentErrorLog } from '../../dashboard/recent-errors.js';
+import { MemoryAccessLogSink } from '../access-log.js';
+import type { AccessLogEntry } from '../access-log.js';
 import { Gateway } from '../gateway.js';
 import { Opcode } from '../upstream/ws-frames.js';
 import type { GatewayOptions } from '../gateway.js';
@@ -125,6 +127,146 @@ export function conformance(frontend: 'uws' | 'node', upstream: UpstreamMode): v
       assert.equal(r.body.toString(), 'hello');
       // One Date only (uWS writes its own; the upstream one is stripped there).
       assert.equal(r.rawHeaders.filter((h) => h.toLowerCase() === 'date').length, 1);
+    });
+
+    test('trace context and x-request-id reach the replica; x-request-id comes back, also on a 404; one access-log record each', async (t) => {
+      const accessLog = new MemoryAccessLogSink();
+      const { gw } = await rig(t, { gateway: { accessLog } });
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const incoming = `00-${traceId}-b7ad6b7169203331-00`;
+      const seenOf = (r: { headers: Record<string, unknown> }): Record<string, string> =>
+        JSON.parse(String(r.headers['x-seen'])) as Record<string, string>;
+
+      // A valid traceparent: the trace-id and flags are kept, the parent is the gateway's span.
+      const kept = await send(gw.port, {
+        path: '/a?token=secret',
+        headers: { traceparent: incoming, tracestate: 'congo=t61rcWkgMzE', 'x-request-id': 'my-id-1' },
+      });
+      assert.equal(kept.status, 200);
+      const seen = seenOf(kept);
+      const tp = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(seen['traceparent'] ?? '');
+      assert.ok(tp !== null, `a valid traceparent upstream: ${seen['traceparent'] ?? 'none'}`);
+      assert.equal(tp[1], traceId, 'same trace-id');
+      assert.notEqual(tp[2], 'b7ad6b7169203331', 'a new parent-id: the gateway span');
+      assert.equal(tp[3], '00', 'flags kept');
+      assert.equal(seen['tracestate'], 'congo=t61rcWkgMzE', 'tracestate passed on unchanged');
+      assert.equal(seen['x-request-id'], 'my-id-1', 'a sane x-request-id is kept');
+      assert.equal(kept.headers['x-request-id'], 'my-id-1');
+
+      // None: a new sampled trace and a new request id, the same one upstream and in the response.
+      const fresh = await send(gw.port);
+      const seenFresh = seenOf(fresh);
+      assert.match(seenFresh['traceparent'] ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      assert.match(seenFresh['x-request-id'] ?? '', /^[0-9a-f]{16}-[0-9a-f]{12}$/);
+      assert.equal(fresh.headers['x-request-id'], seenFresh['x-request-id']);
+
+      // Invalid (all-zero trace-id) with tracestate, and an x-request-id with a control character.
+      const bad = await send(gw.port, {
+        headers: {
+          traceparent: `00-${'0'.repeat(32)}-b7ad6b7169203331-01`,
+          tracestate: 'congo=t61rcWkgMzE',
+          'x-request-id': 'x'.repeat(201),
+        },
+      });
+      const seenBad = seenOf(bad);
+      assert.match(seenBad['traceparent'] ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      assert.notEqual(seenBad['traceparent']?.slice(3, 35), '0'.repeat(32));
+      assert.equal(seenBad['tracestate'], undefined, 'tracestate dropped with an invalid traceparent');
+      assert.notEqual(seenBad['x-request-id'], 'x'.repeat(201));
+      assert.equal(bad.headers['x-request-id'], seenBad['x-request-id']);
+
+      // The replica's own x-request-id is replaced by the gateway's: exactly one comes back.
+      const own = await send(gw.port, { path: '/rid', headers: { 'x-request-id': 'client-id' } });
+      assert.deepEqual(
+        own.rawHeaders.filter((_, i) => i % 2 === 0 && own.rawHeaders[i]?.toLowerCase() === 'x-request-id')
+          .length,
+        1,
+      );
+      assert.equal(own.headers['x-request-id'], 'client-id');
+
+      // An error the gateway answers itself carries one too.
+      const missing = await send(gw.port, {
+        host: 'nope.default.example.com',
+        headers: { 'x-request-id': 'quote-me' },
+      });
+      assert.equal(missing.status, 404);
+      assert.equal(missing.headers['x-request-id'], 'quote-me');
+      const unnamed = await send(gw.port, { host: 'nope.default.example.com' });
+      assert.match(String(unnamed.headers['x-request-id']), /^[0-9a-f]{16}-[0-9a-f]{12}$/);
+
+      await until('6 access-log records', () => accessLog.entries.length >= 6, 2_000);
+      assert.equal(accessLog.entries.length, 6, 'one record per request');
+      const byId = new Map(accessLog.entries.map((e) => [e.requestId, e]));
+      const first = byId.get('my-id-1') as AccessLogEntry;
+      assert.deepEqual({ ...first, time: '', totalMs: 0, upstreamMs: 0 }, {
+        time: '',
+        requestId: 'my-id-1',
+        traceId,
+        method: 'GET',
+        host: HOST,
+        path: '/a',
+        revision: KEY,
+        status: 200,
+        bytesSent: 5,
+        totalMs: 0,
+        queueMs: 0,
+        upstreamMs: 0,
+        coldStart: false,
+        error: null,
+        frontend,
+      } satisfies AccessLogEntry);
+      assert.ok(Math.abs(Date.parse(first.time) - Date.now()) < 10_000, first.time);
+      assert.match(first.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.ok(first.upstreamMs !== null && first.upstreamMs >= 0 && first.upstreamMs <= first.totalMs);
+      assert.equal(
+        byId.get(String(fresh.headers['x-request-id']))?.traceId,
+        seenFresh['traceparent']?.slice(3, 35),
+      );
+      const notFound = byId.get('quote-me') as AccessLogEntry;
+      assert.equal(notFound.status, 404);
+      assert.equal(notFound.revision, null);
+      assert.equal(notFound.error, 'KEDGE_ROUTE_NOT_FOUND');
+      assert.equal(notFound.bytesSent, missing.body.length);
+      assert.equal(notFound.upstreamMs, null);
+      assert.equal(notFound.queueMs, 0);
+    });
+
+    test('the access log: a cold start is logged with coldStart and its queue wait; an upstream error with its code', async (t) => {
+      const accessLog = new MemoryAccessLogSink();
+      const { gw } = await rig(t, { handler: null, gateway: { accessLog } });
+      const pending = send(gw.port, { path: '/cold' });
+      await until('queued', () => gw.revisionLoad(KEY).queued === 1);
+      const b = await startBackend(echoHandler);
+      t.after(() => b.close());
+      await new Promise((r) => setTimeout(r, 20));
+      gw.setEndpoints(KEY, [b.endpoint('cold')]);
+      const r = await pending;
+      assert.equal(r.status, 200);
+      await until('a record', () => accessLog.entries.length === 1, 2_000);
+      const e = accessLog.entries[0] as AccessLogEntry;
+      assert.equal(e.requestId, r.headers['x-request-id']);
+      assert.equal(e.coldStart, true);
+      assert.ok(e.queueMs >= 15, `queue wait ${e.queueMs} ms`);
+      assert.ok(e.totalMs >= e.queueMs);
+      assert.equal(e.status, 200);
+      // A warm request after it: no cold start, no wait.
+      await send(gw.port);
+      await until('two records', () => accessLog.entries.length === 2, 2_000);
+      const warm = accessLog.entries[1] as AccessLogEntry;
+      assert.equal(warm.coldStart, false);
+      assert.equal(warm.queueMs, 0);
+      // A revision that failed: 503 with its code and the revision in the log.
+      gw.setEndpoints(KEY, []);
+      gw.setRevisionFailure(KEY, { reason: 'Test', message: 'gone' });
+      const failed = await send(gw.port);
+      assert.equal(failed.status, 503);
+      await until('three records', () => accessLog.entries.length === 3, 2_000);
+      const f = accessLog.entries[2] as AccessLogEntry;
+      assert.equal(f.error, 'KEDGE_REVISION_FAILED');
+      assert.equal(f.status, 503);
+      assert.equal(f.revision, KEY);
+      assert.equal(f.bytesSent, failed.body.length);
+      assert.equal(f.requestId, failed.headers['x-request-id']);
     });
 
     test('unknown host → 404 with the code header and a one-line body', async (t) => {
@@ -995,6 +1137,10 @@ function echoHandler(req: IncomingMessage, res: ServerResponse): void {
       case '/cookies':
         res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
         res.end('cookies');
+        return;
+      case '/rid':
+        res.setHeader('x-request-id', "the replica's own");
+        res.end('rid');
         return;
       case '/sized':
         res.writeHead(200, { 'content-length': '5' });

@@ -561,6 +561,9 @@ function classify(buf: Uint8Array, s: number, e: number): Kind {
     case 10:
       if (equalsLower(buf, s, e, 'connection')) return Kind.Connection;
       return equalsLower(buf, s, e, 'keep-alive') ? Kind.Drop : Kind.Keep;
+    case 12:
+      // The front end writes the gateway's own X-Request-Id (the one the replica was given).
+      return equalsLower(buf, s, e, 'x-request-id') ? Kind.Drop : Kind.Keep;
     case 14:
       return equalsLower(buf, s, e, 'content-length') ? Kind.ContentLength : Kind.Keep;
     case 16:
