@@ -214,6 +214,37 @@ export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/**
+ * Samples the open files of a process every intervalMs until stop(); the peak seen. Reading
+ * /proc/<pid>/fd lists every descriptor, so keep the interval well above a millisecond per
+ * thousand files.
+ */
+export class OpenFdSampler {
+  peak = 0;
+  private readonly timer: NodeJS.Timeout;
+  constructor(
+    private readonly pid: number,
+    intervalMs = 100,
+  ) {
+    this.sample();
+    this.timer = setInterval(() => {
+      this.sample();
+    }, intervalMs);
+  }
+  private sample(): void {
+    try {
+      this.peak = Math.max(this.peak, openFds(this.pid));
+    } catch {
+      // The process is gone; the test notices elsewhere.
+    }
+  }
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return this.peak;
+  }
+}
+
 /** The soft open-file limit of a process (from /proc/<pid>/limits). */
 export function maxOpenFiles(pid: number): number {
   const limits = readFileSync(`/proc/${pid}/limits`, 'latin1');
