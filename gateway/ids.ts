@@ -1,7 +1,8 @@
 // Trace, span and request ids, generated cheaply. Random bytes come from the CSPRNG in batches,
-// and ids are prepared a batch at a time as one flat string each request takes a slice of: a
-// slice of a flat string is itself flat, so it is written to a socket or handed to uWS without
-// the concatenation and flattening a per-request `a + '-' + b` would cost. Request ids are a
+// and ids are formatted a batch at a time into a scratch Buffer that becomes one flat string each
+// request takes a slice of: a slice of a flat string is itself flat, so it is written to a socket
+// or handed to uWS without the concatenation and flattening a per-request `a + '-' + b` would
+// cost, and a batch allocates one string instead of a few per id. Request ids are a
 // per-process random prefix plus a counter. Measured in gateway/ids.bench.ts.
 
 /** Ids prepared per batch (the random bytes: 4 KiB for traces, 2 KiB for spans). */
@@ -22,9 +23,25 @@ export interface IdSource {
   requestId(): string;
 }
 
-/** True when every character is '0' (an all-zero id is invalid, §3.2.2.3–4). */
-function allZeros(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== 0x30) return false;
+/** Lowercase hex digits as Latin-1 codes. */
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+const DASH = 0x2d;
+const ZERO = 0x30;
+
+/** Writes `bytes[from, from + n)` as 2n hex digits at `out[at]`; returns the offset after them. */
+function writeHex(out: Buffer, at: number, bytes: Uint8Array, from: number, n: number): number {
+  let o = at;
+  for (let i = from; i < from + n; i++) {
+    const b = bytes[i] as number;
+    out[o++] = HEX[b >> 4] as number;
+    out[o++] = HEX[b & 15] as number;
+  }
+  return o;
+}
+
+/** True when `bytes[from, from + n)` are all zero (its hex would be an invalid all-zero id). */
+function zeroBytes(bytes: Uint8Array, from: number, n: number): boolean {
+  for (let i = from; i < from + n; i++) if (bytes[i] !== 0) return false;
   return true;
 }
 
@@ -37,6 +54,9 @@ export class RandomIds implements IdSource {
   private requestPos = 0;
   private seq = 0;
   private prefix: string;
+  /** Scratch for one batch of formatted ids: each batch becomes one flat Latin-1 string. */
+  private readonly out = Buffer.allocUnsafe(BATCH * TRACEPARENT_CHARS);
+  private readonly random = new Uint8Array(BATCH * 24);
 
   constructor(private readonly fill: (bytes: Uint8Array) => void = (b) => crypto.getRandomValues(b)) {
     this.prefix = this.randomHex(8);
@@ -69,36 +89,41 @@ export class RandomIds implements IdSource {
     return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
   }
 
-  /** `bytes` of random hex that is not all zeros (drawn again in the ~never case). */
-  private nonZeroHex(bytes: number): string {
-    for (;;) {
-      const h = this.randomHex(bytes);
-      if (!allZeros(h)) return h;
-    }
+  /** Random bytes for `n` ids of `size` bytes each, none of them all zeros (§3.2.2.3–4). */
+  private randomIds(n: number, size: number): Uint8Array {
+    const r = this.random.subarray(0, n * size);
+    this.fill(r);
+    // An all-zero id turns up once in 2^64 draws or fewer: draw that one again.
+    for (let i = 0; i < n * size; i += size) while (zeroBytes(r, i, size)) this.fill(r.subarray(i, i + size));
+    return r;
   }
 
   private refillTraces(): void {
-    const hex = this.randomHex(BATCH * 24);
-    const parts: string[] = [];
+    // `00-<trace-id>-<parent-id>-01`: the trace-id (16 bytes) and the parent-id (8) are each
+    // nonzero, so they are drawn as separate ids.
+    const traceBytes = this.randomIds(BATCH, 16).slice();
+    const spanBytes = this.randomIds(BATCH, 8);
+    const out = this.out;
+    let o = 0;
     for (let i = 0; i < BATCH; i++) {
-      let trace = hex.slice(i * 48, i * 48 + 32);
-      let span = hex.slice(i * 48 + 32, i * 48 + 48);
-      if (allZeros(trace)) trace = this.nonZeroHex(16);
-      if (allZeros(span)) span = this.nonZeroHex(8);
-      parts.push('00-', trace, '-', span, '-01');
+      out[o++] = ZERO;
+      out[o++] = ZERO;
+      out[o++] = DASH;
+      o = writeHex(out, o, traceBytes, i * 16, 16);
+      out[o++] = DASH;
+      o = writeHex(out, o, spanBytes, i * 8, 8);
+      out[o++] = DASH;
+      out[o++] = ZERO;
+      out[o++] = ZERO + 1;
     }
-    this.traces = parts.join('');
+    this.traces = out.toString('latin1', 0, o);
     this.tracePos = 0;
   }
 
   private refillSpans(): void {
-    const hex = this.randomHex(BATCH * 8);
-    const parts: string[] = [];
-    for (let i = 0; i < BATCH; i++) {
-      const span = hex.slice(i * 16, i * 16 + 16);
-      parts.push(allZeros(span) ? this.nonZeroHex(8) : span);
-    }
-    this.spans = parts.join('');
+    const bytes = this.randomIds(BATCH, 8);
+    const o = writeHex(this.out, 0, bytes, 0, BATCH * 8);
+    this.spans = this.out.toString('latin1', 0, o);
     this.spanPos = 0;
   }
 
@@ -108,10 +133,21 @@ export class RandomIds implements IdSource {
       this.prefix = this.randomHex(8);
       this.seq = 0;
     }
-    const parts: string[] = [];
-    for (let i = 0; i < BATCH; i++)
-      parts.push(this.prefix, '-', (++this.seq).toString(16).padStart(COUNTER_DIGITS, '0'));
-    this.requests = parts.join('');
+    const out = this.out;
+    const prefix = this.prefix;
+    let o = 0;
+    for (let i = 0; i < BATCH; i++) {
+      o += out.write(prefix, o, 'latin1');
+      out[o++] = DASH;
+      // 12 hex digits of the counter, most significant first (2^48 fits a double exactly).
+      let n = ++this.seq;
+      for (let d = o + COUNTER_DIGITS - 1; d >= o; d--) {
+        out[d] = HEX[n % 16] as number;
+        n = Math.floor(n / 16);
+      }
+      o += COUNTER_DIGITS;
+    }
+    this.requests = out.toString('latin1', 0, o);
     this.requestPos = 0;
   }
 }

@@ -96,7 +96,9 @@ class NodeDownstream implements Downstream {
   write(chunk: Buffer): boolean {
     if (this.done) return false;
     this.headPending = false;
-    if (this.res.write(chunk)) return true;
+    // Borrowed (Downstream.write), and node:http may hold it: in its output queue while the
+    // socket is busy, or inside libuv for a partial write.
+    if (this.res.write(Buffer.from(chunk))) return true;
     if (!this.drainSet) {
       this.drainSet = true;
       this.res.on('drain', () => {

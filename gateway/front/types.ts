@@ -51,7 +51,10 @@ export interface Downstream extends ErrorSink {
   head(status: number, head: UpstreamHead, bodyless: boolean): void;
   /** Sends a head still held back (nothing else arrived in this turn: SSE, long polls). */
   flush(): void;
-  /** Writes a body chunk; false = backpressure, wait for onWritable(). */
+  /**
+   * Writes a body chunk; false = backpressure, wait for onWritable(). The chunk is borrowed (the
+   * raw upstream path reuses one read buffer): copy whatever is kept past the call.
+   */
   write(chunk: Buffer): boolean;
   /** Ends the response (all chunks written before this). */
   end(): void;

@@ -236,7 +236,8 @@ export class UwsDownstream implements Downstream {
       return true;
     }
     if (!ok) {
-      this.pending = chunk;
+      // Borrowed (Downstream.write): uWS took a prefix, the rest is resent from onWritable.
+      this.pending = Buffer.from(chunk);
       this.pendingOffset = start;
       this.watchWritable();
     }
