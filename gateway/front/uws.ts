@@ -58,6 +58,7 @@ function statusLine(status: number): Buffer {
 
 const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
 const X_REQUEST_ID = Buffer.from('x-request-id', 'latin1');
+const SWITCHING_PROTOCOLS = Buffer.from('101 Switching Protocols', 'latin1');
 
 /**
  * Writes a head's fields. Raw-path heads pass runs of adjacent upstream lines as one field whose
@@ -550,8 +551,11 @@ class UwsTunnelDownstream extends UwsDownstream implements TunnelDownstream {
     const data: TunnelData = { bridge: new WsBridge(upstream, rest, closed) };
     const res = this.res;
     // uWS answers the client with its own 101 (Sec-WebSocket-Accept from the same key the
-    // replica accepted), carrying the subprotocol the replica chose and no extensions.
+    // replica accepted), carrying the subprotocol the replica chose and no extensions. Its status
+    // is written first so the request id can follow: upgrade() then adds only its own fields.
     res.cork(() => {
+      res.writeStatus(SWITCHING_PROTOCOLS);
+      if (this.requestId !== '') res.writeHeader(X_REQUEST_ID, this.requestId);
       res.upgrade(data, this.key, protocol, '', this.context);
     });
   }

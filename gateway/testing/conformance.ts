@@ -1020,6 +1020,7 @@ export function conformance(frontend: 'uws' | 'node', upstream: UpstreamMode): v
       });
       assert.equal(c.status, 101, c.head);
       assert.match(c.head, /sec-websocket-protocol: chat/i);
+      assert.match(c.head, /\r\nx-request-id: [0-9a-f]{16}-[0-9a-f]{12}\r\n/i, 'the 101 names the request');
       // uWS terminates the client's WebSocket and negotiates no extension on either hop.
       if (frontend === 'uws') assert.equal(ws.lastExtensions(), '');
       c.send(Opcode.Text, 'hello');
