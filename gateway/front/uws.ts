@@ -324,29 +324,55 @@ function targetBytes(url: string, query: string | undefined): number {
   return query === undefined || query === '' ? url.length : url.length + 1 + query.length;
 }
 
+/**
+ * What scanFields() copied from the request being handled. req.forEach() calls back
+ * synchronously and nothing re-enters it, so one module-level record spares a closure and its
+ * context per request (the same reasoning as the cork slots above).
+ */
+const scan = {
+  headers: [] as string[],
+  /** Header section size, request line included (uWS sets no limit: counted as node:http does). */
+  bytes: 0,
+  host: '',
+  hosts: 0,
+  contentLength: '',
+  chunked: false,
+  websocketKey: '',
+};
+
+function scanField(k: string, v: string): void {
+  scan.headers.push(k, v);
+  scan.bytes += k.length + v.length + FIELD_OVERHEAD;
+  if (k === 'host') {
+    scan.host = v;
+    scan.hosts++;
+  } else if (k === 'content-length') scan.contentLength = v;
+  else if (k === 'transfer-encoding') scan.chunked = true;
+  else if (k === 'sec-websocket-key') scan.websocketKey = v;
+}
+
+/** Copies the fields of `req` into `scan`, fresh for this request. */
+function scanFields(req: HttpRequest, requestLineBytes: number): void {
+  scan.headers = [];
+  scan.bytes = requestLineBytes;
+  scan.host = '';
+  scan.hosts = 0;
+  scan.contentLength = '';
+  scan.chunked = false;
+  scan.websocketKey = '';
+  req.forEach(scanField);
+}
+
 function onRequest(core: GatewayCore, res: HttpResponse, req: HttpRequest): void {
   // Copy everything from the stack-allocated request first.
   const method = req.getCaseSensitiveMethod();
   // getQuery() returns undefined (not '') when the URL has no query string.
   const query = req.getQuery() as string | undefined;
   const url = req.getUrl();
-  const headers: string[] = [];
-  let host = '';
-  let hosts = 0;
-  let contentLength = '';
-  let chunked = false as boolean;
   const target = targetBytes(url, query);
-  // uWS sets no limit on the header section: count it as node:http does (request line included).
-  let headerBytes = method.length + target + REQUEST_LINE_OVERHEAD;
-  req.forEach((k, v) => {
-    headers.push(k, v);
-    headerBytes += k.length + v.length + FIELD_OVERHEAD;
-    if (k === 'host') {
-      host = v;
-      hosts++;
-    } else if (k === 'content-length') contentLength = v;
-    else if (k === 'transfer-encoding') chunked = true;
-  });
+  scanFields(req, method.length + target + REQUEST_LINE_OVERHEAD);
+  const { headers, host, hosts, contentLength, chunked } = scan;
+  const headerBytes = scan.bytes;
   const ds = new UwsDownstream(res);
   res.onAborted(() => {
     ds.aborted();
@@ -570,20 +596,10 @@ function onUpgrade(
   const method = req.getCaseSensitiveMethod();
   const query = req.getQuery() as string | undefined;
   const url = req.getUrl();
-  const headers: string[] = [];
-  let host = '';
-  let hosts = 0;
-  let key = '';
   const target = targetBytes(url, query);
-  let headerBytes = method.length + target + REQUEST_LINE_OVERHEAD;
-  req.forEach((k, v) => {
-    headers.push(k, v);
-    headerBytes += k.length + v.length + FIELD_OVERHEAD;
-    if (k === 'host') {
-      host = v;
-      hosts++;
-    } else if (k === 'sec-websocket-key') key = v;
-  });
+  scanFields(req, method.length + target + REQUEST_LINE_OVERHEAD);
+  const { headers, host, hosts, websocketKey: key } = scan;
+  const headerBytes = scan.bytes;
   const ds = new UwsTunnelDownstream(res, key, context);
   res.onAborted(() => {
     ds.aborted();
