@@ -11,6 +11,7 @@ const PURE_CORE_FILES = [
   'gateway/picker.ts',
   'gateway/activator-queue.ts',
   'gateway/in-flight.ts',
+  'gateway/revision-runtime.ts',
   'gateway/cluster-probes.ts',
   'gateway/upstream/response-parser.ts',
   'gateway/upstream/ws-frames.ts',

@@ -11,7 +11,7 @@ import { RawPool } from './upstream/raw-pool.js';
 /**
  * Which client carries proxied requests: 'raw' (default) is the hand-written keep-alive pool in
  * upstream/raw-pool.ts; 'undici' sends everything through undici. With 'raw', undici still
- * carries what the raw path does not cover (see core.ts Exchange.dispatchUpstream).
+ * carries what the raw path does not cover (see exchange.ts Exchange.dispatchUpstream).
  */
 export type UpstreamMode = 'raw' | 'undici';
 

@@ -45,7 +45,7 @@ export function connectFailure(err: Error | null): Error {
   );
 }
 
-/** The request side of one exchange, as the pool drives it (implemented by core's Exchange). */
+/** The request side of one exchange, as the pool drives it (implemented by exchange.ts's Exchange). */
 export interface RawExchange {
   /** The request head: request line, fields and the empty line, Latin-1. */
   readonly rawHead: string;
