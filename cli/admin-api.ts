@@ -1,5 +1,6 @@
 // The JSON API on the admin port: what is running, as Knative would report it, plus what only the
 // data plane knows (in-flight and queued requests, the autoscaler's view).
+import type { ContainerResources } from '../controller/state.js';
 import type { AdminReply, AdminServer } from '../lib/admin-server.js';
 import type { LocalPlatform } from './local-platform.js';
 import type { LogEntry, LogFilter } from './log-bus.js';
@@ -47,6 +48,8 @@ export interface RevisionView {
   readonly targetConcurrency: number;
   readonly excessBurstCapacity: number;
   readonly failure: { readonly reason: string; readonly message: string } | null;
+  /** The container's requests and limits as written; null when none. Local mode does not enforce them. */
+  readonly resources: ContainerResources | null;
 }
 
 export function serviceViews(platform: LocalPlatform): ServiceView[] {
@@ -66,6 +69,7 @@ export function serviceViews(platform: LocalPlatform): ServiceView[] {
 }
 
 export function revisionViews(platform: LocalPlatform): RevisionView[] {
+  const specs = new Map((platform.state?.revisions ?? []).map((spec) => [spec.key, spec]));
   return (platform.current?.revisions ?? []).map((r) => {
     const runtime = platform.runtime.status(r.key);
     const scaler = platform.autoscaler.revision(r.key);
@@ -91,6 +95,7 @@ export function revisionViews(platform: LocalPlatform): RevisionView[] {
       targetConcurrency: scaler?.targetConcurrency ?? 0,
       excessBurstCapacity: scaler?.excessBurstCapacity ?? 0,
       failure: runtime?.failure ?? null,
+      resources: specs.get(r.key)?.container.resources ?? null,
     };
   });
 }

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import type { RevisionView, ServiceView } from './admin-api.js';
-import { describeService } from './get.js';
+import { describeRevision, describeService } from './get.js';
 import { formatLogLine } from './logs.js';
 import { age, formatTable } from './table.js';
 
@@ -51,6 +51,7 @@ function revision(name: string, generation: number, o: Partial<RevisionView> = {
     targetConcurrency: 70,
     excessBurstCapacity: 0,
     failure: null,
+    resources: null,
     ...o,
   };
 }
@@ -124,5 +125,21 @@ test('a log line carries its time and replica; stderr is marked', () => {
   assert.equal(
     formatLogLine({ ...base, stream: 'stderr' }),
     '2024-01-01T00:00:00.000Z hello-00001-r2 stderr listening',
+  );
+});
+
+test('describe revision: resources as written, and that kedge up does not enforce them', () => {
+  const now = Date.parse('2024-01-01T00:01:00.000Z');
+  const none = describeRevision(revision('hello-00001', 1), now);
+  assert.match(none, /^Resources: {5}<none>$/m);
+  const some = describeRevision(
+    revision('hello-00002', 2, {
+      resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+    }),
+    now,
+  );
+  assert.match(
+    some,
+    /^Resources: {5}requests cpu=100m, memory=64Mi; limits memory=128Mi \(recorded; kedge up does not enforce them\)$/m,
   );
 });

@@ -242,6 +242,18 @@ export function describeService(s: ServiceView, revisions: readonly RevisionView
   return lines.join('\n') + '\n';
 }
 
+/** `requests cpu=100m, memory=64Mi; limits memory=128Mi (not enforced locally)`. */
+function resourcesLine(resources: RevisionView['resources']): string {
+  if (resources === null) return '<none>';
+  const list = (label: string, map: Readonly<Record<string, string>>): string[] => {
+    const entries = Object.entries(map);
+    return entries.length === 0 ? [] : [`${label} ${entries.map(([k, v]) => `${k}=${v}`).join(', ')}`];
+  };
+  const parts = [...list('requests', resources.requests), ...list('limits', resources.limits)];
+  // `kedge up` runs revisions as plain processes: no cgroup to put a limit on (see README).
+  return `${parts.join('; ')} (recorded; kedge up does not enforce them)`;
+}
+
 export function describeRevision(r: RevisionView, nowMs: number): string {
   const lines = [
     `Name:          ${r.name}`,
@@ -253,6 +265,7 @@ export function describeRevision(r: RevisionView, nowMs: number): string {
     `Replicas:      ${r.readyReplicas} ready, ${r.pendingReplicas} starting, ${r.desiredReplicas} desired`,
     `Requests:      ${r.inFlight} in flight, ${r.queued} queued`,
     `Autoscaler:    ${r.panic ? 'panic' : 'stable'}, stable concurrency ${r.stableConcurrency.toFixed(2)}, target ${r.targetConcurrency}`,
+    `Resources:     ${resourcesLine(r.resources)}`,
     '',
     'Conditions:',
     conditionsBlock(r.conditions),

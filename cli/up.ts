@@ -5,12 +5,13 @@ import { parseArgs } from 'node:util';
 import { fileAccessLogSink, StreamAccessLogSink } from '../gateway/access-log.js';
 import type { AccessLogSink } from '../gateway/access-log.js';
 import { systemClock } from '../lib/clock.js';
-import { createLogger, type LogLevel } from '../lib/log.js';
+import { createLogger, type LogLevel, type Logger } from '../lib/log.js';
 import { revisionViews, serviceViews } from './admin-api.js';
 import { LocalPlatform } from './local-platform.js';
 import { ColdStartTracker, renderProgress, styleLogLine } from './progress-view.js';
 import { formatServiceTable } from './service-table.js';
 import { STATE_DIR_NAME, StateDirError } from './state-dir.js';
+import { type AcquireOptions, LOCK_FILE, StateLock, StateLockError } from './state-lock.js';
 import { LiveTerminal, wantsColor, wantsLiveView } from './terminal.js';
 import { CliError, UsageError, parsePort, parsePositiveInteger } from './usage.js';
 
@@ -25,7 +26,8 @@ Options:
       --admin-port N     admin port: health, metrics, JSON API (default: 9090; 0 picks a free one)
       --queue-limit N    requests a revision may hold while it has no capacity (default: 10000, as
                          Knative's activator); past it the gateway answers 503 + Retry-After
-      --state-dir DIR    where the revision history is kept across restarts (default: DIR/.kedge)
+      --state-dir DIR    where the revision history is kept across restarts (default: DIR/.kedge);
+                         one kedge up at a time holds it (its lock file names the holder)
       --access-log PATH  one JSON line per request, appended to PATH (default: access.log in the
                          state folder); - for standard output, off for none
       --log-level LEVEL  debug, info, warn or error (default: info)
@@ -91,6 +93,16 @@ export async function runUp(argv: readonly string[]): Promise<number> {
 
   const stateDir =
     values['state-dir'] === undefined ? join(dir, STATE_DIR_NAME) : resolve(values['state-dir']);
+  const port = parsePort('port', values.port);
+  const adminPort = parsePort('admin-port', values['admin-port']);
+  const queueLimit = parsePositiveInteger('queue-limit', values['queue-limit']);
+  // Before anything else touches the state folder or binds a port: a second `kedge up` on the
+  // same folder stops here with the holder's pid, not with EADDRINUSE or a doubled history.
+  const lock = lockStateDir({ stateDir, dir, listen: values.listen, gatewayPort: port, adminPort }, logger);
+  // 'exit' covers every way out (a failed start, an exception, the forced second signal).
+  process.on('exit', () => {
+    lock.release();
+  });
   const accessLog = openAccessLog(values['access-log'], stateDir, print, (err) => {
     logger.error(`access log write failed, lines are dropped from now on: ${err.message}`);
   });
@@ -99,11 +111,11 @@ export async function runUp(argv: readonly string[]): Promise<number> {
   const starting = LocalPlatform.start({
     dir,
     listen: values.listen,
-    port: parsePort('port', values.port),
+    port,
     // The admin API has no authentication: in local mode it never leaves the loopback interface.
     adminHost: '127.0.0.1',
-    adminPort: parsePort('admin-port', values['admin-port']),
-    queueLimit: parsePositiveInteger('queue-limit', values['queue-limit']),
+    adminPort,
+    queueLimit,
     stateDir,
     logger,
     ...(accessLog.sink === null ? {} : { accessLog: accessLog.sink }),
@@ -127,6 +139,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     if (err instanceof StateDirError) throw new CliError(err.message, { cause: err });
     throw err;
   });
+  lock.update({ gatewayPort: platform.gateway.port, adminPort: platform.admin.port });
   logger.info(
     `gateway listening on http://${values.listen}:${platform.gateway.port} (${platform.gateway.frontend} front end)`,
   );
@@ -167,6 +180,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
       logger.info(`${signal}: draining requests and stopping revisions (again to force)`);
       platform.stop().then(
         () => {
+          lock.release();
           logger.info('stopped');
           live?.stop();
           done(0);
@@ -174,6 +188,7 @@ export async function runUp(argv: readonly string[]): Promise<number> {
         (err: unknown) => {
           logger.error(`shutdown failed: ${String(err)}`);
           platform.killAllNow();
+          lock.release();
           live?.stop();
           done(1);
         },
@@ -183,6 +198,23 @@ export async function runUp(argv: readonly string[]): Promise<number> {
     process.on('SIGTERM', stop);
     process.on('SIGHUP', stop);
   });
+}
+
+/** Takes the state folder's lock; a folder in use becomes one line and exit code 1. */
+function lockStateDir(options: AcquireOptions, logger: Logger): StateLock {
+  try {
+    return StateLock.acquire({
+      ...options,
+      onTakeover: (previous, why) => {
+        const whose =
+          previous === null ? '' : ` of kedge up pid ${previous.pid} (started ${previous.startedAt})`;
+        logger.warn(`took over the stale lock ${join(options.stateDir, LOCK_FILE)}${whose}: ${why}`);
+      },
+    });
+  } catch (err) {
+    if (err instanceof StateLockError) throw new CliError(err.message, { cause: err });
+    throw err;
+  }
 }
 
 /**

@@ -24,6 +24,8 @@ interface SvcOptions {
   readonly templateName?: string;
   readonly templateAnnotations?: Readonly<Record<string, string>>;
   readonly spec?: Obj;
+  /** Fields merged into the one container. */
+  readonly container?: Obj;
   readonly traffic?: readonly Obj[];
   readonly origin?: string;
 }
@@ -50,7 +52,12 @@ function svc(o: SvcOptions = {}): SourceObject {
           ...(Object.keys(templateMeta).length === 0 ? {} : { metadata: templateMeta }),
           spec: {
             containers: [
-              { image: o.image ?? 'ghcr.io/acme/hello:1', command: ['node', 'index.js'], workingDir: '.' },
+              {
+                image: o.image ?? 'ghcr.io/acme/hello:1',
+                command: ['node', 'index.js'],
+                workingDir: '.',
+                ...o.container,
+              },
             ],
             ...o.spec,
           },
@@ -212,6 +219,54 @@ test('template change → -00002; Service metadata change → no new revision', 
   );
   assert.deepEqual(splitsOf(readyBoth.state, 'hello.default.example.com'), [['default/hello-00002', 100]]);
   assert.equal(readyBoth.state.version, 3);
+});
+
+test('resources reach the revision; changing them makes a new revision, as any template change', () => {
+  const r1 = new Map([ready('hello-00001')]);
+  const first = run([svc()], null, r1);
+  assert.equal(
+    first.state.revisions[0]?.container.resources,
+    undefined,
+    'none asked: the spec keeps its shape',
+  );
+  const asked = { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } };
+  const withResources = run([svc({ container: { resources: asked } })], first, r1);
+  assert.deepEqual(names(withResources), ['hello-00001', 'hello-00002']);
+  assert.deepEqual(withResources.state.revisions[1]?.container.resources, asked);
+
+  const same = run([svc({ container: { resources: asked } })], withResources, r1);
+  assert.equal(same.state, withResources.state, 'the same resources: no new revision');
+
+  const moreCpu = { ...asked, requests: { ...asked.requests, cpu: '200m' } };
+  const changed = run([svc({ container: { resources: moreCpu } })], same, r1);
+  assert.deepEqual(names(changed), ['hello-00001', 'hello-00002', 'hello-00003']);
+  assert.deepEqual(changed.state.revisions[2]?.container.resources, moreCpu);
+  assert.deepEqual(
+    changed.state.revisions[1]?.container.resources,
+    asked,
+    'revisions are immutable: the older one keeps what it was created with',
+  );
+
+  // Removing them is a change too.
+  const removed = run([svc()], changed, r1);
+  assert.deepEqual(names(removed).at(-1), 'hello-00004');
+  assert.equal(removed.state.revisions[3]?.container.resources, undefined);
+});
+
+test('invalid resources keep the last good revision serving, with the path in the status', () => {
+  const r1 = new Map([ready('hello-00001')]);
+  const first = run([svc()], null, r1);
+  const out = run(
+    [svc({ container: { resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } } })],
+    first,
+    r1,
+  );
+  assert.equal(out.state, first.state);
+  assert.deepEqual(cond(svcStatus(out), 'Ready'), [
+    'False',
+    'ValidationFailed',
+    'validation failed: invalid value: 2: spec.template.spec.containers[0].resources.requests.cpu\nmust be less than or equal to cpu limit of 1',
+  ]);
 });
 
 test('a failed new revision never gets traffic; the previous ready one keeps it', () => {

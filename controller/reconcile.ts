@@ -12,6 +12,7 @@
 //   parse, keeps its last good spec, revisions and routes, and its status says why (Ready=False).
 import { type AutoscalerConfig, parseAutoscalerConfig } from './api/autoscaling.js';
 import type { FieldError } from './api/field-error.js';
+import { isEmptyResources } from './api/resources.js';
 import { type Service, classifyObject, deepFreeze, parseConfigMap, parseService } from './api/types.js';
 import {
   PROGRESS_DEADLINE_ANNOTATION,
@@ -307,6 +308,7 @@ function buildRevisionSpec(
   };
   const queueAnnotation = template.metadata.annotations[QUEUE_TIMEOUT_ANNOTATION];
   const workingDir = container?.workingDir ?? '';
+  const resources = container?.resources ?? null;
   return {
     key: revisionKey(namespace, name),
     name,
@@ -322,6 +324,9 @@ function buildRevisionSpec(
       env: container?.env ?? [],
       // Knative: containerPort 0 or unset means 8080 (revision_helpers.go).
       port: container?.ports[0]?.containerPort || 8080,
+      ...(resources === null || isEmptyResources(resources)
+        ? {}
+        : { resources: { requests: resources.requests, limits: resources.limits } }),
     },
     containerConcurrency: template.spec.containerConcurrency ?? defaults.containerConcurrency,
     timeoutSeconds,

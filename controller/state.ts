@@ -14,6 +14,12 @@ export interface EnvVar {
   readonly value: string;
 }
 
+/** Kubernetes resource quantities by resource name (`cpu: "100m"`), verbatim as validated. */
+export interface ContainerResources {
+  readonly requests: Readonly<Record<string, string>>;
+  readonly limits: Readonly<Record<string, string>>;
+}
+
 export interface ContainerSpec {
   readonly image: string;
   /** Local mode runs `command` + `args`; empty `command` means "the image's entrypoint", which only cluster mode has. */
@@ -24,6 +30,12 @@ export interface ContainerSpec {
   readonly env: readonly EnvVar[];
   /** containerPort; Knative's default is 8080. Local mode hands each replica a free port in PORT instead. */
   readonly port: number;
+  /**
+   * Set only when the template asks for some (so revisions without them, and histories written
+   * before the field existed, keep their exact shape). Cluster mode puts them on the pod; local
+   * mode records them but does not enforce them on its processes.
+   */
+  readonly resources?: ContainerResources;
 }
 
 export interface RevisionSpec {

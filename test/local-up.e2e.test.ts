@@ -1,12 +1,23 @@
 // End to end: a real `kedge up` serving the shipped hello world from a temporary folder, with
 // short autoscaler windows, through real sockets on 127.0.0.1.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { get, getJson, startKedge, waitFor, type KedgeProcess } from './support/kedge-process.js';
+import { KEDGE_BIN, get, getJson, startKedge, waitFor, type KedgeProcess } from './support/kedge-process.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 const HOST = 'helloworld-nodejs.default.example.com';
@@ -196,6 +207,58 @@ test('an invalid Service is reported, and the last good version keeps serving', 
   writeFileSync(file, good);
 });
 
+test('a second kedge up on the same folder exits at once naming the holder; the first keeps serving', async () => {
+  const second = spawn(process.execPath, [KEDGE_BIN, 'up', '-f', dir, '--port', '0', '--admin-port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  second.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code] = (await once(second, 'exit')) as [number | null];
+  assert.equal(code, 1);
+  assert.equal(stderr.trimEnd().split('\n').length, 1, `one line: ${stderr}`);
+  assert.ok(stderr.startsWith(`kedge: ${dir} is already served by kedge up pid ${kedge.pid} `), stderr);
+  assert.ok(stderr.includes(`gateway http://127.0.0.1:${kedge.gatewayPort}`), stderr);
+  assert.ok(stderr.includes('stop it, or pass a different -f folder'), stderr);
+
+  const res = await get(kedge.gatewayPort, HOST);
+  assert.equal(res.status, 200);
+  const lock = JSON.parse(readFileSync(join(dir, '.kedge', 'lock'), 'utf8')) as { pid: number };
+  assert.equal(lock.pid, kedge.pid, 'the first kedge up still holds the lock');
+});
+
+test('a stale lock (its pid gone) is taken over with a log line and removed on a clean exit', async (t) => {
+  const other = mkdtempSync(join(tmpdir(), 'kedge-e2e-stale-'));
+  t.after(() => {
+    rmSync(other, { recursive: true, force: true });
+  });
+  const lock = join(other, '.kedge', 'lock');
+  mkdirSync(join(other, '.kedge'));
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  writeFileSync(
+    lock,
+    JSON.stringify({
+      pid: dead,
+      startedAt: '2024-05-01T10:00:00.000Z',
+      hostname: hostname(),
+      procStartTicks: null,
+      bootId: null,
+      dir: other,
+      listen: '127.0.0.1',
+      gatewayPort: 8080,
+      adminPort: 9090,
+    }),
+  );
+  const stale = await startKedge(other);
+  try {
+    await stale.waitForLine(new RegExp(`took over the stale lock .*: no process has pid ${dead}`), 5_000);
+    const held = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number; gatewayPort: number };
+    assert.deepEqual([held.pid, held.gatewayPort], [stale.pid, stale.gatewayPort]);
+  } finally {
+    assert.equal(await stale.stop(), 0);
+  }
+  assert.equal(existsSync(lock), false, 'a clean exit removes the lock');
+});
+
 test('SIGTERM drains and leaves no revision process behind', async () => {
   assert.ok(revisionPids().length > 0 || (await get(kedge.gatewayPort, HOST)).status === 200);
   await waitFor(
@@ -210,4 +273,5 @@ test('SIGTERM drains and leaves no revision process behind', async () => {
     () => Promise.resolve(revisionPids().length === 0 ? true : undefined),
     5_000,
   );
+  assert.equal(existsSync(join(dir, '.kedge', 'lock')), false, 'the lock goes with a clean exit');
 });

@@ -42,6 +42,13 @@ function svc(
   };
 }
 
+/** A Service whose container asks for `resources`; rows show only the requests and limits. */
+function res(resources: { requests?: Obj; limits?: Obj }): Obj {
+  return svc({ container: { resources } });
+}
+const RES = 'spec.template.spec.containers[0].resources';
+const HINT = 'write a quantity such as 500m or 0.5 (cpu), 128Mi or 1G (memory)';
+
 function errorsOf(obj: Obj, ctx: ValidationContext = CTX): string {
   const parsed = parseService(obj);
   if (!parsed.ok) return parsed.errors.format();
@@ -325,6 +332,100 @@ const rows: readonly Row[] = [
     name: 'the default TCP readiness probe is fine',
     obj: svc({ container: { readinessProbe: { tcpSocket: { port: 8080 } } } }),
     want: '',
+  },
+  // resources: Kubernetes' quantity grammar and request/limit rules, Knative-style paths.
+  {
+    name: 'resources from Knative’s hello world variants are valid',
+    obj: res({ requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1', memory: '128Mi' } }),
+    want: '',
+  },
+  {
+    name: 'resources: YAML numbers are quantities',
+    obj: res({ requests: { cpu: 0.5 }, limits: { cpu: 1, memory: 1e9 } }),
+    want: '',
+  },
+  {
+    name: 'resources: every form Kubernetes parses',
+    obj: res({
+      requests: { cpu: '.5', memory: '+64Mi', 'ephemeral-storage': '1.G' },
+      limits: { cpu: '1e3', memory: '1G', 'ephemeral-storage': '1.5Gi' },
+    }),
+    want: '',
+  },
+  {
+    name: 'resources: request equal to limit in other units',
+    obj: res({ requests: { cpu: '1000m', memory: '1024Ki' }, limits: { cpu: '1', memory: '1Mi' } }),
+    want: '',
+  },
+  {
+    name: 'resources: garbage quantity named with its path',
+    obj: res({ limits: { memory: '64MB' } }),
+    want: `invalid value: 64MB: ${RES}.limits.memory\nquantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'; ${HINT}`,
+  },
+  {
+    name: 'resources: unknown suffix',
+    obj: res({ requests: { memory: '64mi' } }),
+    want: `invalid value: 64mi: ${RES}.requests.memory\nunable to parse quantity's suffix; ${HINT}`,
+  },
+  {
+    name: 'resources: request above limit',
+    obj: res({ requests: { cpu: '2' }, limits: { cpu: '1500m' } }),
+    want: `invalid value: 2: ${RES}.requests.cpu\nmust be less than or equal to cpu limit of 1500m`,
+  },
+  {
+    name: 'resources: 1Gi is more than 1G',
+    obj: res({ requests: { memory: '1Gi' }, limits: { memory: '1G' } }),
+    want: `invalid value: 1Gi: ${RES}.requests.memory\nmust be less than or equal to memory limit of 1G`,
+  },
+  {
+    name: 'resources: negative',
+    obj: res({ limits: { cpu: '-1' } }),
+    want: `invalid value: -1: ${RES}.limits.cpu\nmust be greater than or equal to 0`,
+  },
+  {
+    name: 'resources: not a container resource',
+    obj: res({ limits: { gpu: '1' } }),
+    want: `invalid value: gpu: ${RES}.limits.gpu\nmust be a standard resource for containers`,
+  },
+  {
+    name: 'resources: an extended resource with request == limit',
+    obj: res({ requests: { 'nvidia.com/gpu': '1' }, limits: { 'nvidia.com/gpu': 1 } }),
+    want: '',
+  },
+  {
+    name: 'resources: an extended resource cannot be overcommitted',
+    obj: res({ requests: { 'nvidia.com/gpu': '1' }, limits: { 'nvidia.com/gpu': '2' } }),
+    want: `invalid value: 1: ${RES}.requests.nvidia.com/gpu\nmust be equal to nvidia.com/gpu limit of 2`,
+  },
+  {
+    name: 'resources: an extended resource needs a limit',
+    obj: res({ requests: { 'nvidia.com/gpu': '1' } }),
+    want: `missing field(s): ${RES}.limits.nvidia.com/gpu\nLimit must be set for non overcommitable resources`,
+  },
+  {
+    name: 'resources: an extended resource is a whole number',
+    obj: res({ limits: { 'nvidia.com/gpu': '500m' } }),
+    want: `invalid value: 500m: ${RES}.limits.nvidia.com/gpu\nmust be an integer`,
+  },
+  {
+    name: 'resources: an extended name that is not a qualified name',
+    obj: res({ limits: { 'Example.com/gpu': '1' } }),
+    want: `invalid value: Example.com/gpu: ${RES}.limits.Example.com/gpu\ndoesn't follow extended resource name standard`,
+  },
+  {
+    name: 'resources: hugepages are not supported by kedge',
+    obj: res({ limits: { 'hugepages-2Mi': '2Mi', memory: '64Mi' } }),
+    want: `not supported by kedge: ${RES}.limits.hugepages-2Mi`,
+  },
+  {
+    name: 'resources: claims are outside Knative’s mask',
+    obj: svc({ container: { resources: { claims: [{ name: 'gpu' }] } } }),
+    want: `must not set the field(s): ${RES}.claims`,
+  },
+  {
+    name: 'resources: a quantity of the wrong type',
+    obj: res({ limits: { cpu: true } }),
+    want: `expected quantity, got boolean: ${RES}.limits.cpu`,
   },
   {
     name: 'unknown field',

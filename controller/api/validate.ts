@@ -23,6 +23,7 @@ import {
   outOfBounds,
 } from './field-error.js';
 import { goStringSlice, isDNS1035Label, isDNS1123Label, isQualifiedName } from './names.js';
+import { validateResources } from './resources.js';
 import type { Container, ObjectMeta, RevisionTemplate, Service, TrafficTarget } from './types.js';
 import type { DefaultsConfig } from '../config/defaults.js';
 import { VISIBILITY_CLUSTER_LOCAL, VISIBILITY_LABEL } from '../config/domain.js';
@@ -212,6 +213,7 @@ function validateContainer(c: Container, ctx: ValidationContext): FieldError {
       ),
     );
   }
+  if (c.resources !== null) errs = errs.also(validateResources(c.resources).viaField('resources'));
   const port = c.ports[0];
   if (port !== undefined) {
     let perrs = FieldError.none;

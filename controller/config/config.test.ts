@@ -33,6 +33,11 @@ const defaultsRows: readonly {
     want: { revisionMemoryLimit: '256Mi' },
   },
   {
+    name: 'not a quantity',
+    data: { 'revision-cpu-limit': '1 core' },
+    want: 'revision-cpu-limit: "1 core" is not a Kubernetes quantity; write e.g. "500m" or "128Mi"',
+  },
+  {
     name: 'not an integer',
     data: { 'container-concurrency': 'ten' },
     want: 'container-concurrency: "ten" is not an integer; write a whole number, e.g. "300"',

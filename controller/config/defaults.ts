@@ -1,6 +1,7 @@
 // The `config-defaults` ConfigMap: what a revision gets when its template leaves a field unset,
 // and the bounds validation applies. Keys, defaults and checks are Knative's
 // (knative/serving pkg/apis/config/defaults.go NewDefaultsConfigFromMap).
+import { parseQuantity } from '../api/quantity.js';
 import { type ConfigProblem, type ParsedConfig, parseGoBool, parseGoInt } from './problem.js';
 
 export interface DefaultsConfig {
@@ -80,9 +81,6 @@ const KNOWN_KEYS = new Set<string>([
   '_example',
 ]);
 
-// Kubernetes resource.Quantity: a signed decimal number with an optional binary/decimal suffix or exponent.
-const QUANTITY = /^[+-]?(\d+\.?\d*|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
-
 /** Parses `config-defaults` data; see ParsedConfig for what `rejected` means. */
 export function parseDefaultsConfig(data: Readonly<Record<string, string>>): ParsedConfig<DefaultsConfig> {
   const problems: ConfigProblem[] = [];
@@ -107,7 +105,7 @@ export function parseDefaultsConfig(data: Readonly<Record<string, string>>): Par
   for (const [key, field] of Object.entries(QUANTITY_KEYS)) {
     const raw = data[key];
     if (raw === undefined) continue;
-    if (QUANTITY.test(raw.trim())) c[field] = raw.trim();
+    if (parseQuantity(raw.trim()).ok) c[field] = raw.trim();
     else
       problems.push({
         key,

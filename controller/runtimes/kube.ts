@@ -547,6 +547,14 @@ export function buildDeployment(
     },
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
+  // Only when asked for: a Deployment without them keeps the spec hash it had before kedge knew them.
+  if (c.resources !== undefined) {
+    const { requests, limits } = c.resources;
+    container.resources = {
+      ...(Object.keys(requests).length > 0 ? { requests: { ...requests } } : {}),
+      ...(Object.keys(limits).length > 0 ? { limits: { ...limits } } : {}),
+    };
+  }
   if (c.command.length > 0) container.command = [...c.command];
   if (c.args.length > 0) container.args = [...c.args];
   // A relative workingDir is local mode's (relative to the YAML file, e.g. the hello world's

@@ -366,6 +366,10 @@ export class ProcessRuntime implements Runtime {
     env['K_CONFIGURATION'] = spec.service;
     env['K_REVISION'] = spec.name;
 
+    // c.resources is not applied: a plain process has no portable cap that means what a cgroup
+    // limit means (--max-old-space-size bounds one V8 heap, not the RSS of `npm start` and its
+    // children; prlimit's RLIMIT_AS breaks runtimes that reserve address space), so local mode
+    // records requests and limits (kedge describe shows them) and leaves enforcement to a cluster.
     const child = spawn(file, [...commandArgs, ...c.args], {
       cwd,
       env,

@@ -83,7 +83,8 @@ async function setUp(t: { after: (fn: () => Promise<void> | void) => void }) {
 test('KubeRuntime: Deployment, scale to 2 ready endpoints, draining, cascade on Service delete', async (t) => {
   const { cluster, kubelet, runtime, endpoints, changes, createService } = await setUp(t);
   await createService('hello');
-  const spec = revision('hello');
+  const resources = { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } };
+  const spec = revision('hello', { container: { ...revision('hello').container, resources } });
   runtime.ensure(spec);
 
   const dep = await poll('the Deployment', () =>
@@ -117,6 +118,11 @@ test('KubeRuntime: Deployment, scale to 2 ready endpoints, draining, cascade on 
   });
   assert.equal(container.ports?.[0]?.containerPort, 8080);
   assert.equal(container.readinessProbe?.tcpSocket?.port, 8080);
+  // (client-node reads it back as a V1ResourceRequirements instance: compare the lists.)
+  assert.deepEqual(
+    { requests: container.resources?.requests, limits: container.resources?.limits },
+    resources,
+  );
   assert.equal(dep.spec.template.spec?.terminationGracePeriodSeconds, 300);
 
   // ensure() again is a no-op; the autoscaler's replicas are never overwritten.
