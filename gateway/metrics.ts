@@ -1,9 +1,10 @@
-// Gateway metrics on the caller's prom-client registry. Per request the hot path only increments
-// cached counter children and stores a duration in a preallocated batch; gauges are computed at
-// scrape time (DESIGN.md "Metrics").
+// Gateway metrics on the caller's prom-client registry. Per request the hot path only adds to
+// plain numbers (request counts by class, the duration histogram's buckets); they reach the
+// exposition at scrape time, as do the gauges (DESIGN.md "Metrics").
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { RevisionKey } from '../controller/state.js';
+import { BucketHistogram } from './bucket-histogram.js';
 import type { GatewayErrorCode } from './errors.js';
 
 export interface RevisionLoadSample {
@@ -51,18 +52,13 @@ export class RevisionCounters {
   }
 }
 
-const DURATION_BATCH = 1024;
-
 export class GatewayMetrics {
   readonly requests: Counter<'namespace' | 'revision' | 'code_class'>;
   private readonly errors: Counter<'code'>;
   private readonly errorChildren = new Map<GatewayErrorCode, Counter.Internal>();
-  private readonly duration: Histogram;
+  private readonly duration: BucketHistogram;
   private readonly coldStarts: Counter<'namespace' | 'revision'>;
   private readonly coldStartSeconds: Histogram;
-  // Durations wait here and reach the histogram in one loop at scrape time or when the batch fills.
-  private readonly pending = new Float64Array(DURATION_BATCH);
-  private pendingCount = 0;
   private readonly revisionCounters = new Map<string, RevisionCounters>();
 
   /**
@@ -90,16 +86,12 @@ export class GatewayMetrics {
       labelNames: ['code'] as const,
       registers,
     });
-    const flush = (): void => {
-      this.flushDurations();
-    };
-    this.duration = new Histogram({
-      name: 'kedge_request_duration_seconds',
-      help: 'Time from request arrival to the end of the response, queue wait included',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    this.duration = new BucketHistogram(
+      'kedge_request_duration_seconds',
+      'Time from request arrival to the end of the response, queue wait included',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
-      collect: flush,
-    });
+    );
     this.coldStarts = new Counter({
       name: 'kedge_cold_starts_total',
       help: 'Requests that found a revision at zero replicas and started a cold start',
@@ -164,8 +156,7 @@ export class GatewayMetrics {
   }
 
   observeDuration(seconds: number): void {
-    this.pending[this.pendingCount++] = seconds;
-    if (this.pendingCount === DURATION_BATCH) this.flushDurations();
+    this.duration.observe(seconds);
   }
 
   coldStart(namespace: string, name: string): void {
@@ -174,11 +165,5 @@ export class GatewayMetrics {
 
   observeColdStart(seconds: number): void {
     this.coldStartSeconds.observe(seconds);
-  }
-
-  private flushDurations(): void {
-    const n = this.pendingCount;
-    this.pendingCount = 0;
-    for (let i = 0; i < n; i++) this.duration.observe(this.pending[i] ?? 0);
   }
 }
