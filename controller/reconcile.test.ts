@@ -432,6 +432,94 @@ test('config-defaults apply to new revisions', () => {
   assert.equal(out.configs.defaults.revisionTimeoutSeconds, 120);
 });
 
+const resourcesOf = (out: ReconcileOutput): readonly unknown[] =>
+  out.state.revisions.map((r) => [r.name, r.container.resources ?? null]);
+
+test('config-defaults resource defaults fill in what the template leaves unset', () => {
+  const defaults = configMap('config-defaults', {
+    'revision-cpu-request': '100m',
+    'revision-cpu-limit': '2',
+    'revision-memory-limit': '128Mi',
+  });
+  const out = run([defaults, svc({ container: { resources: { limits: { cpu: '1' } } } })]);
+  assert.deepEqual(resourcesOf(out), [
+    ['hello-00001', { requests: { cpu: '100m' }, limits: { cpu: '1', memory: '128Mi' } }],
+  ]);
+  assert.deepEqual(
+    out.history.services[0]?.revisions.map((r) => r.spec.container.resources),
+    [{ requests: { cpu: '100m' }, limits: { cpu: '1', memory: '128Mi' } }],
+    'the history holds the revision as created, defaults in',
+  );
+});
+
+test('no resource defaults and no resources: the revision has no resources field', () => {
+  const out = run([configMap('config-defaults', { 'revision-timeout-seconds': '60' }), svc()]);
+  assert.equal(Object.hasOwn(out.state.revisions[0]?.container ?? {}, 'resources'), false);
+});
+
+test('a config-defaults change alone creates no revision and changes none; the next template change picks it up', () => {
+  const v1 = configMap('config-defaults', { 'revision-cpu-request': '100m' });
+  const v2 = configMap('config-defaults', {
+    'revision-cpu-request': '250m',
+    'revision-memory-limit': '256Mi',
+  });
+  const first = run([v1, svc()], null, new Map([ready('hello-00001')]));
+  const changed = run([v2, svc()], first, new Map([ready('hello-00001')]));
+  assert.equal(changed.state, first.state, 'no new State: nothing changed for the data plane');
+  assert.deepEqual(resourcesOf(changed), [['hello-00001', { requests: { cpu: '100m' }, limits: {} }]]);
+  assert.equal(changed.history.services[0]?.configurationGeneration, 1);
+
+  // Across a restart too: the persisted revision keeps what it was created with.
+  const restored = previousFromHistory(decodeHistory(encodeHistory(first.history)));
+  const afterRestart = run([v2, svc()], restored, new Map([ready('hello-00001')]));
+  assert.deepEqual(resourcesOf(afterRestart), resourcesOf(first));
+
+  const next = run([v2, svc({ image: 'ghcr.io/acme/hello:2' })], changed, new Map([ready('hello-00001')]));
+  assert.deepEqual(resourcesOf(next), [
+    ['hello-00001', { requests: { cpu: '100m' }, limits: {} }],
+    ['hello-00002', { requests: { cpu: '250m' }, limits: { memory: '256Mi' } }],
+  ]);
+});
+
+test('a default request above the template’s limit rejects the Service, reported against it', () => {
+  const clash = configMap('config-defaults', { 'revision-cpu-request': '500m' });
+  const limited = svc({ container: { resources: { limits: { cpu: '200m' } } } });
+  const message =
+    'validation failed: invalid value: 500m: spec.template.spec.containers[0].resources.requests.cpu\n' +
+    'must be less than or equal to cpu limit of 200m; requests.cpu 500m comes from config-defaults revision-cpu-request: set requests.cpu in the template, or change revision-cpu-request';
+
+  const fresh = run([clash, limited]);
+  assert.deepEqual(names(fresh), []);
+  assert.deepEqual(cond(svcStatus(fresh), 'Ready'), ['False', 'ValidationFailed', message]);
+  assert.ok(fresh.problems.some((p) => p.message === `Service default/hello: ${message}`));
+
+  // A serving Service keeps serving what it has; only the revision the new template asks for is refused.
+  const serving = run([limited], null, new Map([ready('hello-00001')]));
+  const unchanged = run([clash, limited], serving, new Map([ready('hello-00001')]));
+  assert.equal(unchanged.state, serving.state);
+  assert.deepEqual(cond(svcStatus(unchanged), 'Ready'), ['True', '', ''], 'no revision to create, no check');
+  const edited = svc({
+    image: 'ghcr.io/acme/hello:2',
+    container: { resources: { limits: { cpu: '200m' } } },
+  });
+  const refused = run([clash, edited], unchanged, new Map([ready('hello-00001')]));
+  assert.equal(refused.state, serving.state);
+  assert.deepEqual(cond(svcStatus(refused), 'Ready'), ['False', 'ValidationFailed', message]);
+});
+
+test('a default limit below the template’s request rejects the Service with Kubernetes’ message', () => {
+  const out = run([
+    configMap('config-defaults', { 'revision-memory-limit': '512Mi' }),
+    svc({ container: { resources: { requests: { memory: '1Gi' } } } }),
+  ]);
+  assert.deepEqual(names(out), []);
+  assert.equal(
+    cond(svcStatus(out), 'Ready')[2],
+    'validation failed: invalid value: 1Gi: spec.template.spec.containers[0].resources.requests.memory\n' +
+      'must be less than or equal to memory limit of 512Mi; limits.memory 512Mi comes from config-defaults revision-memory-limit: set limits.memory in the template, or change revision-memory-limit',
+  );
+});
+
 test('a rejected config-defaults keeps the previous accepted one and is reported', () => {
   const good = run([configMap('config-defaults', { 'revision-timeout-seconds': '120' }), svc()]);
   const bad = run([configMap('config-defaults', { 'revision-timeout-seconds': 'soon' }), svc()], good);

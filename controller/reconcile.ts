@@ -12,8 +12,16 @@
 //   parse, keeps its last good spec, revisions and routes, and its status says why (Ready=False).
 import { type AutoscalerConfig, parseAutoscalerConfig } from './api/autoscaling.js';
 import type { FieldError } from './api/field-error.js';
+import { applyResourceDefaults, validateDefaultedResources } from './api/resource-defaults.js';
 import { isEmptyResources } from './api/resources.js';
-import { type Service, classifyObject, deepFreeze, parseConfigMap, parseService } from './api/types.js';
+import {
+  type ResourceRequirements,
+  type Service,
+  classifyObject,
+  deepFreeze,
+  parseConfigMap,
+  parseService,
+} from './api/types.js';
 import {
   PROGRESS_DEADLINE_ANNOTATION,
   QUEUE_TIMEOUT_ANNOTATION,
@@ -283,12 +291,37 @@ function templateKeyOf(candidate: Candidate, mode: ReconcileMode): string {
   return canonicalJson({ template: candidate.service.spec.template, baseDir: base }) ?? '';
 }
 
-/** Knative's revision defaulting (revision_defaults.go) plus kedge's queue timeout. */
+/**
+ * config-defaults' resource defaults for the new revision's container, checked like the rest of the
+ * template. Knative defaults and validates at admission, before a revision exists, so a default
+ * that clashes with the template (a default request above the template's limit) is an error
+ * against the Service, and nothing is created.
+ */
+function defaultedResourcesOf(
+  service: Service,
+  defaults: DefaultsConfig,
+): { readonly resources: ResourceRequirements | null } | { readonly errors: FieldError } {
+  const defaulted = applyResourceDefaults(
+    service.spec.template.spec.containers[0]?.resources ?? null,
+    defaults,
+  );
+  const errors = validateDefaultedResources(defaulted)
+    .viaField('resources')
+    .viaFieldIndex('containers', 0)
+    .viaField('spec.template.spec');
+  return errors.isEmpty() ? { resources: defaulted.resources } : { errors };
+}
+
+/**
+ * Knative's revision defaulting (revision_defaults.go) plus kedge's queue timeout. `resources` is
+ * the container's, defaults already in (defaultedResourcesOf).
+ */
 function buildRevisionSpec(
   candidate: Candidate,
   name: string,
   configurationGeneration: number,
   defaults: DefaultsConfig,
+  resources: ResourceRequirements | null,
   mode: ReconcileMode,
   nowIso: string,
 ): RevisionSpec {
@@ -308,7 +341,6 @@ function buildRevisionSpec(
   };
   const queueAnnotation = template.metadata.annotations[QUEUE_TIMEOUT_ANNOTATION];
   const workingDir = container?.workingDir ?? '';
-  const resources = container?.resources ?? null;
   return {
     key: revisionKey(namespace, name),
     name,
@@ -373,6 +405,13 @@ function applyService(
     const byo = service.spec.template.metadata.name;
     const name = byo !== '' ? byo : generatedRevisionName(service.metadata.name, configurationGeneration);
     const existing = revisions.find((r) => r.spec.name === name);
+    // Resource defaults go into new revisions only: an existing one keeps what it was created with,
+    // and the template key stays the user's template, so a config-defaults change alone creates
+    // nothing (Knative: revisions are immutable, defaults apply at admission).
+    const defaulted = existing === undefined ? defaultedResourcesOf(service, defaults) : null;
+    if (defaulted !== null && 'errors' in defaulted) {
+      return reject('ValidationFailed', `validation failed: ${defaulted.errors.format()}`);
+    }
     if (existing === undefined && prev?.deletedRevisions.some((d) => d.name === name) === true) {
       return reject(
         'RevisionNameTaken',
@@ -391,8 +430,16 @@ function applyService(
         `Revision ${JSON.stringify(name)} belongs to another Service in namespace ${JSON.stringify(service.metadata.namespace)}; give spec.template.metadata.name a new value.`,
       );
     }
-    if (existing === undefined) {
-      const spec = buildRevisionSpec(candidate, name, configurationGeneration, defaults, mode, nowIso);
+    if (defaulted !== null) {
+      const spec = buildRevisionSpec(
+        candidate,
+        name,
+        configurationGeneration,
+        defaults,
+        defaulted.resources,
+        mode,
+        nowIso,
+      );
       revisions = [
         ...revisions,
         { spec, templateKey, everReady: false, routingState: 'pending', routingStateModified: '' },
