@@ -413,13 +413,19 @@ function onRequest(core: GatewayCore, res: HttpResponse, req: HttpRequest): void
 // pings are answered per hop. No extension is negotiated on either hop (the replica never sees
 // Sec-WebSocket-Extensions), so frames need no re-compression. Backpressure: replica → client by
 // pausing the upstream socket above WS_HIGH_WATER buffered in uWS (resumed in drain); client →
-// replica has no pause in this uWS version, so it is bounded by maxPayloadLength per message.
+// replica cannot be paused in this uWS version (no WebSocket pause()), so what a replica has not
+// read is capped instead: past WS_UPSTREAM_BACKLOG the client is closed with 1013 (Try Again
+// Later) and the replica's socket dropped, rather than buffering without bound.
 
 /** Largest message either way (uWS closes the client on a larger one; the decoder errors). */
 const WS_MAX_MESSAGE = 16 << 20;
 const WS_HIGH_WATER = 1 << 20;
 /** Above any backlog the high-water pause allows, so uWS never drops a message. */
 const WS_MAX_BACKPRESSURE = 64 << 20;
+/** Client → replica bytes the replica has not read yet: room for a largest message and more. */
+const WS_UPSTREAM_BACKLOG = 2 * WS_MAX_MESSAGE;
+/** RFC 6455 §7.4.2 (IANA registry): the server is overloaded, the client may retry later. */
+const TRY_AGAIN_LATER = 1013;
 
 interface TunnelData {
   readonly bridge: WsBridge;
@@ -468,7 +474,17 @@ class WsBridge implements FrameEvents<Buffer> {
   fromClient(message: ArrayBuffer, isBinary: boolean): void {
     if (this.upstreamClosing) return;
     // encodeFrame copies (masking), so the ArrayBuffer may be neutered when this returns.
-    this.upstream.write(frame(isBinary ? Opcode.Binary : Opcode.Text, new Uint8Array(message)));
+    const upstream = this.upstream;
+    upstream.write(frame(isBinary ? Opcode.Binary : Opcode.Text, new Uint8Array(message)));
+    if (upstream.writableLength > WS_UPSTREAM_BACKLOG) {
+      this.upstreamClosing = true;
+      upstream.destroy();
+      // Detached first: the upstream 'close' that follows must not cut the client before the
+      // Close frame is out (uWS completes the closing handshake and then calls clientClosed).
+      const ws = this.ws;
+      this.ws = null;
+      ws?.end(TRY_AGAIN_LATER, 'replica is not reading');
+    }
   }
 
   drained(): void {

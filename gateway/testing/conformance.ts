@@ -1059,6 +1059,35 @@ export function conformance(frontend: 'uws' | 'node', upstream: UpstreamMode): v
       await until('released', () => gw.revisionLoad(KEY).inFlight === 0);
     });
 
+    test(
+      'WebSocket: a replica that stops reading holds a bounded backlog; the client is closed with 1013',
+      {
+        skip:
+          frontend === 'node' &&
+          'node:http tunnels the raw sockets with TCP backpressure: the client itself is held back',
+      },
+      async (t) => {
+        const ws = await startWsEchoBackend();
+        t.after(() => ws.close());
+        const { gw } = await rig(t, { handler: null });
+        gw.setEndpoints(KEY, [ws.endpoint('ws')]);
+        const c = await openWebSocket(gw.port);
+        t.after(() => {
+          c.destroy();
+        });
+        c.send(Opcode.Text, 'stop-reading');
+        assert.equal((await c.next()).payload.toString(), 'stop-reading');
+        // 64 MB against a 32 MB backlog plus what the kernel's socket buffers take.
+        const mb = Buffer.alloc(1 << 20, 7);
+        for (let i = 0; i < 64; i++) c.send(Opcode.Binary, mb);
+        const close = await c.next(10_000);
+        assert.equal(close.opcode, Opcode.Close);
+        assert.equal(close.payload.readUInt16BE(0), 1013, close.payload.subarray(2).toString());
+        assert.equal(close.payload.subarray(2).toString(), 'replica is not reading');
+        await until('the WebSocket no longer counts in flight', () => gw.revisionLoad(KEY).inFlight === 0);
+      },
+    );
+
     test('WebSocket: cold start queues the upgrade; a refused upgrade is passed on', async (t) => {
       const ws = await startWsEchoBackend();
       t.after(() => ws.close());

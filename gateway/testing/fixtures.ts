@@ -289,7 +289,11 @@ export async function startWsEchoBackend(): Promise<WsEchoBackend> {
             socket.end(encodeFrame(allocBuffer, Opcode.Close, payload, true, null));
           else if (opcode === Opcode.Ping) out(Opcode.Pong, payload);
           else if (text === 'close-me') out(Opcode.Close, closePayload(4000, Buffer.from('bye')));
-          else if (text === 'fragments') {
+          else if (text === 'stop-reading') {
+            // A replica that stops reading: what the gateway sends it piles up in between.
+            out(Opcode.Text, payload);
+            socket.pause();
+          } else if (text === 'fragments') {
             out(Opcode.Text, Buffer.from('frag'), false);
             out(Opcode.Continuation, Buffer.from('men'), false);
             out(Opcode.Continuation, Buffer.from('ts'), true);
