@@ -103,6 +103,19 @@ export async function runUp(argv: readonly string[]): Promise<number> {
   process.on('exit', () => {
     lock.release();
   });
+  // Signals are ours from here on: Node's default would end kedge at once, before the 'exit'
+  // cleanup is in place and without draining. One that arrives while the platform starts stops
+  // it as soon as it is up; a second one during the start exits now (the 'exit' handlers clean up).
+  let pendingSignal: NodeJS.Signals | null = null;
+  let onSignal = (signal: NodeJS.Signals): void => {
+    if (pendingSignal !== null) process.exit(130);
+    pendingSignal = signal;
+    logger.info(`${signal}: stopping once started (again to exit now)`);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, (s: NodeJS.Signals) => {
+      onSignal(s);
+    });
   const accessLog = openAccessLog(values['access-log'], stateDir, print, (err) => {
     logger.error(`access log write failed, lines are dropped from now on: ${err.message}`);
   });
@@ -194,9 +207,8 @@ export async function runUp(argv: readonly string[]): Promise<number> {
         },
       );
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    process.on('SIGHUP', stop);
+    onSignal = stop;
+    if (pendingSignal !== null) stop(pendingSignal);
   });
 }
 
