@@ -177,14 +177,17 @@ export function memoryOf(pid: number): Memory {
   return { rss: kb('VmRSS') * 1024, hwm: kb('VmHWM') * 1024 };
 }
 
-/** Samples VmRSS every intervalMs until stop(); the peak seen, in bytes. */
-export class RssSampler {
+/**
+ * Reads a figure every intervalMs until stop(); the peak seen. A read that throws means the
+ * process is gone: it is skipped, and the test notices elsewhere.
+ */
+export class PeakSampler {
   peak = 0;
   samples = 0;
   private readonly timer: NodeJS.Timeout;
   constructor(
-    private readonly pid: number,
-    intervalMs = 25,
+    private readonly read: () => number,
+    intervalMs: number,
   ) {
     this.sample();
     this.timer = setInterval(() => {
@@ -193,17 +196,24 @@ export class RssSampler {
   }
   private sample(): void {
     try {
-      const { rss } = memoryOf(this.pid);
+      const value = this.read();
       this.samples++;
-      if (rss > this.peak) this.peak = rss;
+      if (value > this.peak) this.peak = value;
     } catch {
-      // The process is gone; the test notices elsewhere.
+      // The process is gone.
     }
   }
   stop(): number {
     clearInterval(this.timer);
     this.sample();
     return this.peak;
+  }
+}
+
+/** Samples VmRSS every intervalMs until stop(); the peak seen, in bytes. */
+export class RssSampler extends PeakSampler {
+  constructor(pid: number, intervalMs = 25) {
+    super(() => memoryOf(pid).rss, intervalMs);
   }
 }
 
@@ -219,29 +229,9 @@ export function openFds(pid: number): number {
  * /proc/<pid>/fd lists every descriptor, so keep the interval well above a millisecond per
  * thousand files.
  */
-export class OpenFdSampler {
-  peak = 0;
-  private readonly timer: NodeJS.Timeout;
-  constructor(
-    private readonly pid: number,
-    intervalMs = 100,
-  ) {
-    this.sample();
-    this.timer = setInterval(() => {
-      this.sample();
-    }, intervalMs);
-  }
-  private sample(): void {
-    try {
-      this.peak = Math.max(this.peak, openFds(this.pid));
-    } catch {
-      // The process is gone; the test notices elsewhere.
-    }
-  }
-  stop(): number {
-    clearInterval(this.timer);
-    this.sample();
-    return this.peak;
+export class OpenFdSampler extends PeakSampler {
+  constructor(pid: number, intervalMs = 100) {
+    super(() => openFds(pid), intervalMs);
   }
 }
 
