@@ -15,6 +15,8 @@ const PURE_CORE_FILES = [
   'gateway/cluster-probes.ts',
   'gateway/upstream/response-parser.ts',
   'gateway/upstream/ws-frames.ts',
+  'gateway/client-address.ts',
+  'gateway/ids.ts',
   'autoscaler/cluster-drain.ts',
   'autoscaler/kpa.ts',
   'autoscaler/window.ts',

@@ -4,6 +4,7 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayCore } from '../core.js';
+import { normalizeNodeAddress } from '../client-address.js';
 import { requestRefusal } from '../errors.js';
 import { ParsedHead } from '../upstream/response-parser.js';
 import type {
@@ -155,7 +156,7 @@ function onRequest(core: GatewayCore, req: IncomingMessage, res: ServerResponse)
     path: req.url ?? '/',
     host: req.headers.host ?? '',
     headers,
-    clientIp: req.socket.remoteAddress ?? '',
+    clientIp: normalizeNodeAddress(req.socket.remoteAddress ?? ''),
     hasBody,
     chunked,
     upgrade: '',
@@ -330,7 +331,7 @@ function onUpgrade(
     path: req.url ?? '/',
     host: req.headers.host ?? '',
     headers,
-    clientIp: socket.remoteAddress ?? '',
+    clientIp: normalizeNodeAddress(socket.remoteAddress ?? ''),
     hasBody: false,
     chunked: false,
     upgrade: 'tunnel',

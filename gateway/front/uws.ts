@@ -16,6 +16,7 @@ import type {
   WebSocket,
 } from '@trufflesuite/uws-js-unofficial';
 import type { GatewayCore } from '../core.js';
+import { ClientAddressText } from '../client-address.js';
 import { requestRefusal } from '../errors.js';
 import { ParsedHead } from '../upstream/response-parser.js';
 import { closePayload, encodeFrame, FrameDecoder, Opcode } from '../upstream/ws-frames.js';
@@ -57,6 +58,8 @@ function statusLine(status: number): Buffer {
 }
 
 const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
+/** uWS's own text form spells IPv6 out in full (and v4 clients of a dual-stack listener as IPv6). */
+const clientAddress = new ClientAddressText();
 const X_REQUEST_ID = Buffer.from('x-request-id', 'latin1');
 const SWITCHING_PROTOCOLS = Buffer.from('101 Switching Protocols', 'latin1');
 
@@ -383,7 +386,7 @@ function onRequest(core: GatewayCore, res: HttpResponse, req: HttpRequest): void
     path: query === undefined || query === '' ? url : `${url}?${query}`,
     host,
     headers,
-    clientIp: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
+    clientIp: clientAddress.format(new Uint8Array(res.getRemoteAddress())),
     hasBody,
     chunked,
     upgrade: '',
@@ -625,7 +628,7 @@ function onUpgrade(
     path: query === undefined || query === '' ? url : `${url}?${query}`,
     host,
     headers,
-    clientIp: Buffer.from(res.getRemoteAddressAsText()).toString('latin1'),
+    clientIp: clientAddress.format(new Uint8Array(res.getRemoteAddress())),
     hasBody: false,
     chunked: false,
     upgrade: 'websocket',
