@@ -16,6 +16,7 @@ const PURE_CORE_FILES = [
   'gateway/upstream/response-parser.ts',
   'gateway/upstream/ws-frames.ts',
   'gateway/client-address.ts',
+  'gateway/access-log-encoder.ts',
   'gateway/ids.ts',
   'autoscaler/cluster-drain.ts',
   'autoscaler/kpa.ts',

@@ -243,8 +243,8 @@ function openAccessLog(
   if (option === 'off') return { sink: null, where: 'off' };
   if (option === '-') {
     const out = {
-      write: (text: string): boolean => {
-        print(text);
+      write: (chunk: string | Buffer): boolean => {
+        print(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
         return true;
       },
       writableLength: 0,

@@ -141,7 +141,7 @@ test('stream sink: JSON lines in one write; over 8 MiB waiting, batches are refu
   const writes: string[] = [];
   let pending = 0;
   const sink = new StreamAccessLogSink({
-    write: (s) => writes.push(s) > 0,
+    write: (s) => writes.push(typeof s === 'string' ? s : s.toString('utf8')) > 0,
     get writableLength() {
       return pending;
     },

@@ -9,6 +9,7 @@
 // never grows without bound.
 import { closeSync, createWriteStream, openSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
+import { LineEncoder } from './access-log-encoder.js';
 import type { GatewayErrorCode } from './errors.js';
 import { TRACE_ID_END, TRACE_ID_START } from './trace-context.js';
 
@@ -50,6 +51,11 @@ export interface AccessLogEntry {
 /** Where batches go. `write` must not block; false = behind, the batch is dropped and counted. */
 export interface AccessLogSink {
   write(batch: readonly AccessLogEntry[]): boolean;
+  /**
+   * A sink of JSON lines takes this instead of write() when it has it: the batch already encoded
+   * (UTF-8, each line what accessLogLine() gives), straight from the ring with no entry objects.
+   */
+  writeLines?(lines: Buffer): boolean;
   /** Writes what it holds and releases its file; called once by Gateway.close(). */
   close?(): Promise<void>;
 }
@@ -154,6 +160,73 @@ export function buildEntry(
   };
 }
 
+/** `x` ms as the thousandths ms() rounds it to. */
+const thousandths = (x: number): number => Math.round(x * 1000);
+
+/**
+ * accessLogLine(buildEntry(...)) for the same arguments, encoded into `enc` (a test pins the
+ * bytes). Only the strings a client controls go through JSON escaping; the others are hex,
+ * digits, codes and Kubernetes names.
+ */
+export function encodeLine(
+  enc: LineEncoder,
+  wallOffsetMs: number,
+  frontend: 'uws' | 'node',
+  arrivalMs: number,
+  requestId: string,
+  traceparent: string,
+  method: string,
+  host: string,
+  target: string,
+  revision: string,
+  status: number,
+  bytesSent: number,
+  endMs: number,
+  dispatchMs: number,
+  headMs: number,
+  coldStart: boolean,
+  error: GatewayErrorCode | null,
+): void {
+  const q = target.indexOf('?');
+  const pathEnd = Math.min(q < 0 ? target.length : q, MAX_PATH_CHARS);
+  enc.ascii('{"time":"');
+  enc.ascii(rfc3339(wallOffsetMs + arrivalMs));
+  enc.ascii('","requestId":');
+  enc.jsonString(requestId);
+  enc.ascii(',"traceId":"');
+  enc.ascii(traceparent.slice(TRACE_ID_START, TRACE_ID_END));
+  enc.ascii('","method":');
+  enc.jsonString(method);
+  enc.ascii(',"host":');
+  enc.jsonString(host.length > MAX_HOST_CHARS ? host.slice(0, MAX_HOST_CHARS) : host);
+  enc.ascii(',"path":');
+  enc.jsonString(pathEnd === target.length ? target : target.slice(0, pathEnd));
+  if (revision === '') enc.ascii(',"revision":null,"status":');
+  else {
+    enc.ascii(',"revision":"');
+    enc.ascii(revision);
+    enc.ascii('","status":');
+  }
+  enc.uint(status);
+  enc.ascii(',"bytesSent":');
+  enc.uint(bytesSent);
+  enc.ascii(',"totalMs":');
+  enc.millis(thousandths(endMs - arrivalMs));
+  enc.ascii(',"queueMs":');
+  enc.millis(thousandths(dispatchMs < 0 ? endMs - arrivalMs : dispatchMs - arrivalMs));
+  enc.ascii(',"upstreamMs":');
+  if (headMs < 0 || dispatchMs < 0) enc.ascii('null');
+  else enc.millis(thousandths(headMs - dispatchMs));
+  enc.ascii(coldStart ? ',"coldStart":true,"error":' : ',"coldStart":false,"error":');
+  if (error === null) enc.ascii('null');
+  else {
+    enc.ascii('"');
+    enc.ascii(error);
+    enc.ascii('"');
+  }
+  enc.ascii(frontend === 'uws' ? ',"frontend":"uws"}\n' : ',"frontend":"node"}\n');
+}
+
 /** Records the ring holds (a power of two); past it, records are dropped and counted. */
 export const DEFAULT_ACCESS_LOG_CAPACITY = 16_384;
 /**
@@ -185,6 +258,7 @@ export class AccessLog {
   private scheduled = false;
   /** Dropped since the last takeDropped(): the ring was full or the sink was behind. */
   private dropped = 0;
+  private readonly encoder = new LineEncoder();
   frontend: 'uws' | 'node' = 'uws';
   private readonly flushSoon = (): void => {
     this.scheduled = false;
@@ -267,6 +341,10 @@ export class AccessLog {
   flush(): void {
     const n = this.size;
     if (n === 0) return;
+    if (this.sink.writeLines !== undefined) {
+      this.flushLines(n);
+      return;
+    }
     const wall = this.wallOffsetMs();
     const frontend = this.frontend;
     const batch: AccessLogEntry[] = new Array<AccessLogEntry>(n);
@@ -305,6 +383,45 @@ export class AccessLog {
     if (!ok) this.dropped += n;
   }
 
+  private flushLines(n: number): void {
+    const wall = this.wallOffsetMs();
+    const frontend = this.frontend;
+    const enc = this.encoder;
+    for (let k = 0; k < n; k++) {
+      const i = (this.head + k) & this.mask;
+      encodeLine(
+        enc,
+        wall,
+        frontend,
+        this.arrival[i] as number,
+        this.requestId[i] as string,
+        this.traceparent[i] as string,
+        this.method[i] as string,
+        this.host[i] as string,
+        this.target[i] as string,
+        this.revision[i] as string,
+        this.status[i] as number,
+        this.bytes[i] as number,
+        this.end[i] as number,
+        this.dispatch[i] as number,
+        this.headAt[i] as number,
+        this.cold[i] === 1,
+        this.error[i] ?? null,
+      );
+      this.target[i] = this.host[i] = this.requestId[i] = this.traceparent[i] = '';
+    }
+    this.head = (this.head + n) & this.mask;
+    this.size = 0;
+    const lines = enc.take();
+    let ok: boolean;
+    try {
+      ok = (this.sink.writeLines as (lines: Buffer) => boolean).call(this.sink, lines);
+    } catch {
+      ok = false;
+    }
+    if (!ok) this.dropped += n;
+  }
+
   addDropped(n: number): void {
     this.dropped += n;
   }
@@ -319,7 +436,7 @@ export class AccessLog {
 
 /** What a stream sink writes to: a file stream, process.stdout, or a terminal view's printer. */
 export interface LineOutput {
-  write(chunk: string): boolean;
+  write(chunk: string | Buffer): boolean;
   /** Bytes accepted but not yet written (a Writable's writableLength); 0 for synchronous outputs. */
   readonly writableLength: number;
 }
@@ -339,6 +456,12 @@ export class StreamAccessLogSink implements AccessLogSink {
     let text = '';
     for (const e of batch) text += accessLogLine(e);
     this.out.write(text);
+    return true;
+  }
+
+  writeLines(lines: Buffer): boolean {
+    if (this.out.writableLength > MAX_PENDING_BYTES) return false;
+    this.out.write(lines);
     return true;
   }
 
