@@ -337,20 +337,43 @@ export class AccessLog {
     }
   }
 
-  /** Turns the waiting records into entries and hands them to the sink as one batch. */
+  /**
+   * Hands the waiting records to the sink as one batch: encoded lines when it takes them,
+   * entries otherwise.
+   */
   flush(): void {
     const n = this.size;
     if (n === 0) return;
-    if (this.sink.writeLines !== undefined) {
-      this.flushLines(n);
-      return;
+    const sink = this.sink;
+    let ok: boolean;
+    try {
+      if (sink.writeLines !== undefined) {
+        const enc = this.encoder;
+        this.drain(n, (...args) => {
+          encodeLine(enc, ...args);
+        });
+        ok = sink.writeLines(enc.take());
+      } else {
+        const batch: AccessLogEntry[] = [];
+        this.drain(n, (...args) => {
+          batch.push(buildEntry(...args));
+        });
+        ok = sink.write(batch);
+      }
+    } catch {
+      // A sink must not throw; if one does, the batch is lost like a refused one.
+      ok = false;
     }
+    if (!ok) this.dropped += n;
+  }
+
+  /** Gives `each` the first n records in order, as buildEntry() takes them; then they are gone. */
+  private drain(n: number, each: (...args: Parameters<typeof buildEntry>) => void): void {
     const wall = this.wallOffsetMs();
     const frontend = this.frontend;
-    const batch: AccessLogEntry[] = new Array<AccessLogEntry>(n);
     for (let k = 0; k < n; k++) {
       const i = (this.head + k) & this.mask;
-      batch[k] = buildEntry(
+      each(
         wall,
         frontend,
         this.arrival[i] as number,
@@ -373,53 +396,6 @@ export class AccessLog {
     }
     this.head = (this.head + n) & this.mask;
     this.size = 0;
-    let ok: boolean;
-    try {
-      ok = this.sink.write(batch);
-    } catch {
-      // A sink must not throw; if one does, the batch is lost like a refused one.
-      ok = false;
-    }
-    if (!ok) this.dropped += n;
-  }
-
-  private flushLines(n: number): void {
-    const wall = this.wallOffsetMs();
-    const frontend = this.frontend;
-    const enc = this.encoder;
-    for (let k = 0; k < n; k++) {
-      const i = (this.head + k) & this.mask;
-      encodeLine(
-        enc,
-        wall,
-        frontend,
-        this.arrival[i] as number,
-        this.requestId[i] as string,
-        this.traceparent[i] as string,
-        this.method[i] as string,
-        this.host[i] as string,
-        this.target[i] as string,
-        this.revision[i] as string,
-        this.status[i] as number,
-        this.bytes[i] as number,
-        this.end[i] as number,
-        this.dispatch[i] as number,
-        this.headAt[i] as number,
-        this.cold[i] === 1,
-        this.error[i] ?? null,
-      );
-      this.target[i] = this.host[i] = this.requestId[i] = this.traceparent[i] = '';
-    }
-    this.head = (this.head + n) & this.mask;
-    this.size = 0;
-    const lines = enc.take();
-    let ok: boolean;
-    try {
-      ok = (this.sink.writeLines as (lines: Buffer) => boolean).call(this.sink, lines);
-    } catch {
-      ok = false;
-    }
-    if (!ok) this.dropped += n;
   }
 
   addDropped(n: number): void {
