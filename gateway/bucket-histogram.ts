@@ -1,6 +1,6 @@
-// A label-less histogram for a prom-client registry whose observe() is a bucket search and three additions on
-// typed arrays. prom-client's own observe() validates and hashes the (empty) label set and walks
-// an object of buckets on every call (~150 ns, plus garbage); the gateway used to batch durations
+// A label-less histogram for a prom-client registry, whose observe() is a bucket search and three
+// additions on typed arrays. prom-client's own observe() validates and hashes the (empty) label set
+// and walks an object of buckets on every call (~150 ns, plus garbage); the gateway used to batch durations
 // and replay 1 024 of them at once, a ~0.15 ms stall every 1 024 requests that showed in p99.
 // Scrapes read the arrays directly, in prom-client's exposition format (bucket-histogram.test.ts
 // pins the text to a real prom-client Histogram fed the same values).
