@@ -18,6 +18,7 @@ import {
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { KEDGE_NODE_FLAGS } from '../lib/node-flags.js';
 import {
   LOOPBACK,
   REPO_ROOT,
@@ -180,7 +181,17 @@ async function main(): Promise<void> {
   const kedge = startProcess(
     'kedge-up',
     process.execPath,
-    [app.kedgeJs, 'up', '-f', appDir, '--port', String(port), '--admin-port', String(adminPort)],
+    [
+      ...KEDGE_NODE_FLAGS,
+      app.kedgeJs,
+      'up',
+      '-f',
+      appDir,
+      '--port',
+      String(port),
+      '--admin-port',
+      String(adminPort),
+    ],
     join(root, 'kedge-up.log'),
   );
   try {

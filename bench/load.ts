@@ -44,6 +44,7 @@ import {
   waitForPort,
 } from './common.js';
 import type { AppSnapshot, Managed, Tools } from './common.js';
+import { KEDGE_NODE_FLAGS } from '../lib/node-flags.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -290,6 +291,7 @@ async function startSut(name: SutName, ctx: RepContext): Promise<RunningSut> {
         name,
         node,
         [
+          ...KEDGE_NODE_FLAGS,
           join(ctx.app.benchDir, 'gateway-server.js'),
           '--frontend',
           frontend,
@@ -354,6 +356,7 @@ spec:
     'kedge-up',
     process.execPath,
     [
+      ...KEDGE_NODE_FLAGS,
       ctx.app.kedgeJs,
       'up',
       '-f',

@@ -17,6 +17,7 @@ import { DEFAULT_DEFAULTS, parseDefaultsConfig } from '../controller/config/defa
 import { DEFAULT_DOMAIN_CONFIG, parseDomainConfig } from '../controller/config/domain.js';
 import { DEFAULT_GC, parseGcConfig } from '../controller/config/gc.js';
 import { AUTOSCALER_STATS_PORT, CONTROLLER_SNAPSHOT_PORT } from '../lib/cluster-protocol.js';
+import { KEDGE_NODE_FLAGS } from '../lib/node-flags.js';
 import {
   checkStructural,
   leafPaths,
@@ -777,7 +778,7 @@ describe('image and microk8s scripts', () => {
     assert.equal(lines.filter((l) => l.startsWith('USER ')).at(-1), 'USER 1000:1000');
     assert.equal(
       lines.filter((l) => l.startsWith('ENTRYPOINT ')).at(-1),
-      'ENTRYPOINT ["node", "dist/cli/kedge.js"]',
+      `ENTRYPOINT [${['node', ...KEDGE_NODE_FLAGS, 'dist/cli/kedge.js'].map((a) => JSON.stringify(a)).join(', ')}]`,
     );
     const ignored = read('.dockerignore').split('\n');
     for (const entry of ['node_modules', 'dist', '.git']) assert.ok(ignored.includes(entry), entry);

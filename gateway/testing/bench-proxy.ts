@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'node:net';
+import { KEDGE_NODE_FLAGS } from '../../lib/node-flags.js';
 
 const HOST = 'hello.default.example.com';
 const CONFIGS = ['nginx-proxy', 'uws+raw', 'uws+undici', 'node+raw', 'node+undici'] as const;
@@ -222,12 +223,17 @@ async function startSut(config: Config, backendPort: number, a: Args): Promise<S
   const server = base
     ? join(a.baseline, 'gateway', 'testing', 'bench-server.js')
     : fileURLToPath(new URL('./bench-server.js', import.meta.url));
-  const child = start(process.execPath, [server, String(port), String(backendPort)], cpu, {
-    ...process.env,
-    KEDGE_FRONTEND: front,
-    KEDGE_UPSTREAM: upstream,
-    KEDGE_BENCH_ACCESS_LOG: log === 'log' ? dir : '',
-  });
+  const child = start(
+    process.execPath,
+    [...KEDGE_NODE_FLAGS, server, String(port), String(backendPort)],
+    cpu,
+    {
+      ...process.env,
+      KEDGE_FRONTEND: front,
+      KEDGE_UPSTREAM: upstream,
+      KEDGE_BENCH_ACCESS_LOG: log === 'log' ? dir : '',
+    },
+  );
   await waitPort(port);
   return { child, port };
 }
