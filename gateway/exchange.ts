@@ -28,6 +28,16 @@ import type { TunnelExchange } from './upstream/tunnel.js';
  */
 const MAX_REQUEUES = 2;
 
+/**
+ * The most 1xx interim responses passed to the front end per request; later ones are skipped and
+ * the final response still follows. Real uses need one or two (an Early Hints, a Processing), and
+ * clients built on Go's net/http before Go 1.24 fail a request after 5 (transport.go
+ * max1xxResponses; golang/go#65035 lifted it), as Knative's own data path did then: 5 never makes
+ * kedge the cause of such a failure. It also bounds what a misbehaving replica can push at a
+ * client ahead of the final head (5 × upstream/response-parser.ts MAX_HEAD_BYTES at most).
+ */
+export const MAX_INTERIM_RESPONSES = 5;
+
 const enum Phase {
   New,
   Queued,
@@ -113,6 +123,8 @@ export class Exchange
   private flushLater: (() => void) | null = null;
   /** Times this request went back to its queue after a refused connect (at most MAX_REQUEUES). */
   private requeues = 0;
+  /** 1xx interim responses handed to the front end (at most MAX_INTERIM_RESPONSES). */
+  private interims = 0;
   /** This request's arrival poked the autoscaler: kedge_cold_start_seconds is observed on connect. */
   coldStartPending = false;
   /** Queued while the revision had no ready replica (the access log's coldStart). */
@@ -277,6 +289,10 @@ export class Exchange
     }
   }
 
+  onRawInterim(head: ParsedHead<Buffer>): void {
+    if (this.phase !== Phase.Done && this.interimStarted(head.status)) this.ds.interim(head.status, head);
+  }
+
   onRawHead(head: ParsedHead<Buffer>): void {
     if (this.phase === Phase.Done) return;
     this.responseStarted(head.status);
@@ -368,8 +384,14 @@ export class Exchange
 
   onHeaders(statusCode: number, headers: Buffer[], resume: () => void): boolean {
     if (this.phase === Phase.Done) return false;
-    // 1xx: 100-continue was answered by the front end; 103 Early Hints are not forwarded.
-    if (statusCode < 200) return true;
+    // undici 7 reports 1xx heads here too (lib/dispatcher/client-h1.js onHeadersComplete), 101
+    // aside (upgrades never go through undici) and 100 aside: undici destroys the socket on any 100
+    // (UND_ERR_SOCKET 'bad response', so 502 KEDGE_UPSTREAM_RESET). The gateway sends no Expect
+    // upstream, so only a misbehaving replica sends one.
+    if (statusCode < 200) {
+      if (this.interimStarted(statusCode)) this.ds.interim(statusCode, scanResponseHeaders(headers));
+      return true;
+    }
     this.resumeUpstream = resume;
     this.responseStarted(statusCode);
     // RFC 9110 §6.4.1: no content in responses to HEAD, and in 204 and 304.
@@ -408,6 +430,27 @@ export class Exchange
       this.coldStartPending = false;
       this.core.metrics.observeColdStart((this.core.clock.nowMs() - this.arrivalMs) / 1000);
     }
+  }
+
+  /**
+   * A 1xx interim head arrived: true when it goes on to the front end. Every one the replica
+   * sends ends the wait for a response start and counts as activity, whether the front end can
+   * pass it on or not, as in Knative: its ReverseProxy writes each 1xx through the timeout
+   * handler's writer (WriteHeader), which records the write time that responseStartTimeoutSeconds
+   * and idleTimeoutSeconds read (knative/serving pkg/http/handler/timeout.go, timeoutWriter:
+   * lastWriteTime is set for any status). So both front ends time a request alike. Nothing else
+   * changes: the status, the access log's head time and headersSent stay the final head's, so a
+   * timeout or an upstream error after a 1xx still answers with a gateway error, and only the
+   * final status is logged and counted.
+   */
+  private interimStarted(status: number): boolean {
+    this.responseStartDeadlineMs = 0;
+    this.lastActivityMs = this.core.coarseNowMs;
+    // RFC 9110 §10.1.1: the front end answered the client's Expect: 100-continue itself (node:http
+    // and uWS both do), and the gateway sends no Expect upstream: a replica's 100 is never passed on.
+    if (status === 100 || this.interims >= MAX_INTERIM_RESPONSES) return false;
+    this.interims++;
+    return true;
   }
 
   private responseStarted(status: number): void {

@@ -44,6 +44,31 @@ function flatFields(head: UpstreamHead, requestId: string): string[] {
   return flat;
 }
 
+/**
+ * A 1xx head as text, written Latin-1 (the field bytes as the replica sent them). The fields are
+ * those the parser or scanResponseHeaders() kept (hop-by-hop and the replica's x-request-id
+ * dropped, RFC 9110 §7.6.1), plus the replica's Date if it sent one; never Content-Length (RFC 9110
+ * §8.6: not in a 1xx). Names and values were validated upstream (no CR, LF or other controls), so
+ * nothing can be injected. Node's STATUS_CODES knows 102 and 103; an unregistered 1xx goes out
+ * with an empty reason phrase, which RFC 9112 §4 allows.
+ */
+function interimHeadText(status: number, head: UpstreamHead): string {
+  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
+  if (head instanceof ParsedHead) {
+    const f = head.fields;
+    const buf = head.buf;
+    for (let i = 0; i < f.length; i += 4)
+      text += `${buf.toString('latin1', f[i], f[i + 1])}: ${buf.toString('latin1', f[i + 2], f[i + 3])}\r\n`;
+    if (head.dateStart >= 0) text += `date: ${buf.toString('latin1', head.dateStart, head.dateEnd)}\r\n`;
+  } else {
+    const h = head.headers;
+    for (let i = 0; i + 1 < h.length; i += 2)
+      text += `${(h[i] as Buffer).toString('latin1')}: ${(h[i + 1] as Buffer).toString('latin1')}\r\n`;
+    if (head.date !== null) text += `date: ${head.date.toString('latin1')}\r\n`;
+  }
+  return text + '\r\n';
+}
+
 class NodeDownstream implements Downstream {
   events: DownstreamEvents | null = null;
   requestId = '';
@@ -72,6 +97,33 @@ class NodeDownstream implements Downstream {
     if (this.requestId !== '') flat.push('x-request-id', this.requestId);
     res.writeHead(status, flat);
     res.end(body);
+  }
+
+  /**
+   * Node 20 has no public way to send an arbitrary 1xx: writeHead(1xx) takes it for the final head
+   * (a later writeHead throws ERR_HTTP_HEADERS_SENT); writeProcessing() writes a 102 without
+   * fields; writeEarlyHints() drops a 103 without Link, throws on Link values its pattern does not
+   * know (several links in one field, quoted parameters) and knows no other 1xx. All three write
+   * through the private _writeRaw(). The head is therefore written on the response's socket
+   * (public res.socket), which is exactly what _writeRaw does for an assigned response, and only
+   * when that is correct:
+   * - before the final head (headersSent false), so it cannot land inside the response;
+   * - res.socket not null: node:http assigns the socket to a response only when the ones before it
+   *   on the connection have finished (a pipelined request's response waits unassigned); such a
+   *   response skips its interims: they would reach the client behind the earlier response
+   *   anyway, and browsers do not pipeline (RFC 9112 §9.3.2);
+   * - the client speaks HTTP/1.1: RFC 9110 §15.2, no 1xx to an HTTP/1.0 client;
+   * - the client is reading: an interim response is advisory, so one the socket cannot take now
+   *   (writableNeedDrain) is skipped rather than buffered.
+   */
+  interim(status: number, head: UpstreamHead): void {
+    const res = this.res;
+    if (this.done || res.headersSent) return;
+    const req = this.req;
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor === 0) return;
+    const socket = res.socket;
+    if (socket === null || !socket.writable || socket.writableNeedDrain) return;
+    socket.write(interimHeadText(status, head), 'latin1');
   }
 
   head(status: number, head: UpstreamHead, bodyless: boolean): void {
@@ -243,6 +295,11 @@ class NodeTunnelDownstream implements TunnelDownstream {
     this.status = status;
     this.fields = flatFields(head, this.requestId);
     if (bodyless) this.end();
+  }
+
+  interim(): void {
+    // Never called: an upgrade's upstream (upstream/tunnel.ts) passes 1xx heads over and waits
+    // for its 101 or a refusal.
   }
 
   flush(): void {

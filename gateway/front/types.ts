@@ -45,6 +45,15 @@ export interface Downstream extends ErrorSink {
    */
   requestId: string;
   /**
+   * Sends a 1xx informational response (102, 103, ...; never 100 or 101, which the exchange
+   * keeps back) ahead of the final head, where the front end can: node:http writes it, uWS cannot
+   * and skips it (see each front end). Only before head(); the head is borrowed for the call. Its
+   * fields are the replica's, filtered as a final head's are; no x-request-id is added (it names
+   * the exchange on the final response; RFC 8297 §2: a 103's fields are hints about the final
+   * response, not fields of it).
+   */
+  interim(status: number, head: UpstreamHead): void;
+  /**
    * Takes the status line and headers; with `bodyless` the response ends here. Otherwise the head
    * waits for the first body chunk so both leave in one write, or for flush().
    */

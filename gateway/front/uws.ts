@@ -152,6 +152,18 @@ export class UwsDownstream implements Downstream {
     });
   }
 
+  /**
+   * A no-op: uWebSockets.js 20.30 cannot send an informational response before the final one.
+   * writeStatus() may be called once per response (a second call is ignored; docs/index.d.ts:
+   * "This has to be called first in any response"), so a 1xx written through it would become the
+   * final status, and there is no raw write to the socket ahead of the response. 1xx heads from
+   * the replica are skipped here, as they were by every kedge front end before; the README lists
+   * this among the front-end differences. (uWS answers Expect: 100-continue itself.)
+   */
+  interim(): void {
+    // Nothing to do: see above.
+  }
+
   head(status: number, head: UpstreamHead, bodyless: boolean): void {
     if (this.done) return;
     this.headStatus = status;

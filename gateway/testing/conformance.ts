@@ -3,7 +3,7 @@
 // Every wait is bounded.
 import { createHash } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, InformationEvent, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
@@ -15,6 +15,7 @@ import { silentLogger } from '../../lib/log.js';
 import { RecentErrorLog } from '../../dashboard/recent-errors.js';
 import { MemoryAccessLogSink } from '../access-log.js';
 import type { AccessLogEntry } from '../access-log.js';
+import { MAX_INTERIM_RESPONSES } from '../exchange.js';
 import { Gateway } from '../gateway.js';
 import { Opcode } from '../upstream/ws-frames.js';
 import type { GatewayOptions } from '../gateway.js';
@@ -880,17 +881,174 @@ export function conformance(frontend: 'uws' | 'node', upstream: UpstreamMode): v
       assert.equal(connections, 1, 'one upstream connection for three requests');
     });
 
-    test('1xx interim responses are skipped; the final response follows', async (t) => {
+    // The front end's capability, stated once: node:http writes 1xx informational responses;
+    // uWebSockets.js 20.30 cannot (one writeStatus per response) and skips them (front/uws.ts
+    // UwsDownstream.interim). Every 1xx test below checks the one or the other, never neither.
+    const forwardsInterim = frontend === 'node';
+
+    test('103 Early Hints reach the client before the final response (node:http; uWS skips them): Link kept, hop-by-hop and the replica request id dropped, only the 200 counted', async (t) => {
+      const raw = await startRawBackend((socket) => {
+        socket.write(
+          'HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload; as=style\r\nConnection: x-hop\r\n' +
+            'X-Hop: secret\r\nKeep-Alive: timeout=5\r\nX-Request-Id: replica-id\r\n\r\n',
+        );
+        // The final head comes later, so the 103 cannot ride along with it.
+        setTimeout(() => {
+          if (!socket.destroyed)
+            socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nfinal');
+        }, 50);
+      });
+      t.after(() => raw.close());
+      const accessLog = new MemoryAccessLogSink();
+      const { gw, registry } = await rig(t, { handler: null, gateway: { accessLog } });
+      gw.setEndpoints(KEY, [raw.endpoint('raw')]);
+      const r = await sendInformed(gw.port, { headers: { 'x-request-id': 'client-id' } });
+      assert.equal(r.status, 200);
+      assert.equal(r.body, 'final');
+      assert.equal(r.headers['x-request-id'], 'client-id', 'the final response names the request');
+      if (forwardsInterim) {
+        assert.equal(r.interims.length, 1);
+        const hint = r.interims[0] as Interim;
+        assert.equal(hint.status, 103);
+        assert.equal(hint.statusMessage, 'Early Hints');
+        assert.equal(hint.headers['link'], '</app.css>; rel=preload; as=style');
+        for (const h of ['x-hop', 'keep-alive', 'connection', 'x-request-id', 'content-length'])
+          assert.equal(hint.headers[h], undefined, h);
+        assert.equal(r.interimsBeforeHead, 1, 'the 103 came before the final head');
+      } else {
+        assert.deepEqual(r.interims, [], 'uWS cannot send a 1xx: skipped');
+      }
+      await until('a record', () => accessLog.entries.length === 1, 2_000);
+      assert.equal(accessLog.entries.length, 1, 'one record: the 1xx is no response of its own');
+      assert.equal((accessLog.entries[0] as AccessLogEntry).status, 200);
+      const text = await registry.metrics();
+      assert.match(text, /kedge_requests_total\{[^}]*code_class="2xx"\} 1\n/);
+      assert.doesNotMatch(text, /code_class="1xx"/);
+      if (forwardsInterim) {
+        // RFC 9110 §15.2: no 1xx to an HTTP/1.0 client. (uWS 20.30 does not answer HTTP/1.0.)
+        const ten = await rawExchange(gw.port, `GET / HTTP/1.0\r\nHost: ${HOST}\r\n\r\n`);
+        assert.match(ten, /^HTTP\/1\.1 200 /, ten);
+        assert.doesNotMatch(ten, / 103 /);
+      }
+      await until('released', () => gw.revisionLoad(KEY).inFlight === 0);
+    });
+
+    test('102 Processing from a node:http replica, then 200: forwarded on node:http, skipped on uWS', async (t) => {
       const { gw } = await rig(t, {
         handler: (_req, res) => {
-          res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
           res.writeProcessing();
-          res.end('final');
+          setTimeout(() => res.end('final'), 20);
         },
       });
-      const r = await send(gw.port);
+      const r = await sendInformed(gw.port);
       assert.equal(r.status, 200);
-      assert.equal(r.body.toString(), 'final');
+      assert.equal(r.body, 'final');
+      assert.deepEqual(
+        r.interims.map((i) => i.status),
+        forwardsInterim ? [102] : [],
+      );
+    });
+
+    test('an unregistered 1xx (199) passes with its fields and an empty reason phrase (node:http; uWS skips it)', async (t) => {
+      const raw = await startRawBackend((socket) => {
+        socket.write(
+          'HTTP/1.1 199 Whatever\r\nX-Note: a\r\n\r\nHTTP/1.1 204 No Content\r\nX-Final: b\r\n\r\n',
+        );
+      });
+      t.after(() => raw.close());
+      const { gw } = await rig(t, { handler: null });
+      gw.setEndpoints(KEY, [raw.endpoint('raw')]);
+      const r = await sendInformed(gw.port);
+      assert.equal(r.status, 204);
+      assert.equal(r.headers['x-final'], 'b');
+      if (forwardsInterim) {
+        assert.equal(r.interims.length, 1);
+        const note = r.interims[0] as Interim;
+        assert.equal(note.status, 199);
+        assert.equal(note.statusMessage, '');
+        assert.equal(note.headers['x-note'], 'a');
+      } else {
+        assert.deepEqual(r.interims, []);
+      }
+    });
+
+    test("a replica's 100 Continue is never forwarded: the client gets the front end's own, once", async (t) => {
+      // The client asks for 100-continue; the front end answers it (node:http and uWS both do)
+      // and the gateway sends no Expect upstream. This replica sends a 100 of its own anyway.
+      const raw = await startRawBackend((socket) => {
+        socket.write(
+          'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nfinal',
+        );
+      });
+      t.after(() => raw.close());
+      const { gw } = await rig(t, { handler: null });
+      gw.setEndpoints(KEY, [raw.endpoint('raw')]);
+      const r = await sendInformed(gw.port, {
+        method: 'POST',
+        headers: { expect: '100-continue', 'content-length': '5' },
+        body: '12345',
+      });
+      assert.deepEqual(
+        r.interims.map((i) => i.status),
+        [100],
+        "exactly one 100: the front end's",
+      );
+      if (upstream === 'undici') {
+        // undici 7 destroys the socket on a 100 it did not ask for (lib/dispatcher/client-h1.js
+        // onHeadersComplete: 'bad response'): the request fails as a reset.
+        assert.equal(r.status, 502);
+        assert.equal(r.headers['x-kedge-error'], 'KEDGE_UPSTREAM_RESET');
+      } else {
+        assert.equal(r.status, 200);
+        assert.equal(r.body, 'final');
+      }
+      await until('released', () => gw.revisionLoad(KEY).inFlight === 0);
+    });
+
+    test(`more 1xx than the cap (${String(MAX_INTERIM_RESPONSES)}): the first ones pass (node:http), the rest are skipped, the final response arrives`, async (t) => {
+      let hints = '';
+      for (let i = 0; i < 3 * MAX_INTERIM_RESPONSES; i++)
+        hints += `HTTP/1.1 103 Early Hints\r\nLink: </${String(i)}.css>; rel=preload\r\n\r\n`;
+      const raw = await startRawBackend((socket) => {
+        socket.write(`${hints}HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal`);
+      });
+      t.after(() => raw.close());
+      const { gw } = await rig(t, { handler: null });
+      gw.setEndpoints(KEY, [raw.endpoint('raw')]);
+      const r = await sendInformed(gw.port);
+      assert.equal(r.status, 200);
+      assert.equal(r.body, 'final');
+      assert.deepEqual(
+        r.interims.map((i) => i.headers['link']),
+        forwardsInterim
+          ? Array.from({ length: MAX_INTERIM_RESPONSES }, (_, i) => `</${String(i)}.css>; rel=preload`)
+          : [],
+      );
+      assert.deepEqual(gw.revisionLoad(KEY), { inFlight: 0, queued: 0 });
+    });
+
+    test('a 1xx ends the response-start wait (as in Knative) but is no final head: the total timeout still answers 504', async (t) => {
+      const { gw } = await rig(t, {
+        revision: { responseStartTimeoutSeconds: 0.3, timeoutSeconds: 1 },
+        handler: (req, res) => {
+          res.writeEarlyHints({ link: '</app.css>; rel=preload; as=style' });
+          // '/late' answers past responseStartTimeoutSeconds; '/hang' never does.
+          if (req.url === '/late') setTimeout(() => res.end('late'), 600);
+        },
+      });
+      const late = await sendInformed(gw.port, { path: '/late' });
+      assert.equal(late.status, 200, late.body);
+      assert.equal(late.body, 'late');
+      const hang = await sendInformed(gw.port, { path: '/hang' });
+      assert.equal(hang.status, 504);
+      assert.equal(hang.headers['x-kedge-error'], 'KEDGE_UPSTREAM_TIMEOUT');
+      assert.match(hang.body, /no complete response within timeoutSeconds=1/);
+      for (const r of [late, hang])
+        assert.deepEqual(
+          r.interims.map((i) => i.status),
+          forwardsInterim ? [103] : [],
+        );
+      await until('released', () => gw.revisionLoad(KEY).inFlight === 0);
     });
 
     test('Connection: close from the replica: the response arrives, the next request reconnects', async (t) => {
@@ -1150,6 +1308,78 @@ function rawExchange(port: number, bytes: string): Promise<string> {
       if (s === '') reject(err);
       else resolve(s);
     });
+  });
+}
+
+interface Interim {
+  readonly status: number;
+  readonly statusMessage: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+interface InformedReply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  /** The 1xx responses node:http's client reported ('information'), in order. */
+  readonly interims: readonly Interim[];
+  /** How many of them had arrived when the final head did. */
+  readonly interimsBeforeHead: number;
+}
+
+/**
+ * One request to the gateway that records the 1xx responses the client saw. With
+ * `expect: 100-continue` the body waits for the 100 (1 s at most). Bounded: 5 s.
+ */
+function sendInformed(
+  port: number,
+  o: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<InformedReply> {
+  return new Promise<InformedReply>((resolve, reject) => {
+    const interims: Interim[] = [];
+    let interimsBeforeHead = -1;
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: o.method ?? 'GET',
+        path: o.path ?? '/',
+        headers: { host: HOST, ...o.headers },
+        agent: false,
+      },
+      (res) => {
+        interimsBeforeHead = interims.length;
+        let body = '';
+        res.setEncoding('latin1');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, interims, interimsBeforeHead });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('information', (info: InformationEvent) => {
+      interims.push({ status: info.statusCode, statusMessage: info.statusMessage, headers: info.headers });
+    });
+    const timer = setTimeout(() => {
+      req.destroy(new Error('test request timed out'));
+    }, 5_000);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    const body = o.body;
+    if (body === undefined) req.end();
+    else if (o.headers?.['expect'] === '100-continue') {
+      const fallback = setTimeout(() => {
+        if (!req.writableEnded) req.end(body);
+      }, 1_000);
+      req.on('continue', () => {
+        clearTimeout(fallback);
+        if (!req.writableEnded) req.end(body);
+      });
+    } else req.end(body);
   });
 }
 

@@ -19,6 +19,8 @@ class FakeExchange implements RawExchange {
   conn: RawConn | null = null;
   done = false;
   status = 0;
+  /** Statuses of the 1xx interim heads seen, in order. */
+  readonly interims: number[] = [];
   error = '';
   attaches = 0;
   private resolveEnd: () => void = () => undefined;
@@ -44,6 +46,9 @@ class FakeExchange implements RawExchange {
   }
   onRawConnected(): void {
     // No body to send.
+  }
+  onRawInterim(head: ParsedHead<Buffer>): void {
+    this.interims.push(head.status);
   }
   onRawHead(head: ParsedHead<Buffer>): void {
     this.status = head.status;
@@ -198,4 +203,30 @@ test('a connect that never completes fails after CONNECT_TIMEOUT_MS of sweeps, w
   } finally {
     pool.destroyAll();
   }
+});
+
+test('a pooled socket that closes after a 1xx is not taken for stale: the replica answered, no re-send', async (t) => {
+  // The second request on the connection gets a 103 and then the connection ends. perf-baseline
+  // §7.10's retry is for a socket that closed before any response byte; a 1xx is one.
+  const backend = await startRawBackend((socket, _head, index) => {
+    if (index === 0) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    else socket.end('HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n');
+  });
+  t.after(() => backend.close());
+  const pool = new RawPool(backend.endpoint('e'), 1, performance.now());
+  t.after(() => {
+    pool.destroyAll();
+  });
+  const first = new FakeExchange('/');
+  pool.dispatch(first);
+  await first.ended;
+  assert.equal(first.status, 200);
+  assert.equal(pool.idleCount, 1, 'kept for the next request');
+  const second = new FakeExchange('/');
+  pool.dispatch(second);
+  await second.ended;
+  assert.deepEqual(second.interims, [103]);
+  assert.equal(second.attaches, 1, 'not re-sent on a fresh socket');
+  assert.equal(second.error, 'ERR_UPSTREAM_CLOSED');
+  assert.equal(backend.connections(), 1);
 });

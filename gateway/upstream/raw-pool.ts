@@ -65,6 +65,8 @@ export interface RawExchange {
   /** A socket took the request; `connected` false = still connecting (onRawConnected follows). */
   onRawAttach(conn: RawConn, connected: boolean): void;
   onRawConnected(): void;
+  /** A 1xx interim head (101 aside), borrowed for the call only; the final head follows. */
+  onRawInterim(head: ParsedHead<Buffer>): void;
   onRawHead(head: ParsedHead<Buffer>): void;
   /** A body chunk; false = the client is slow, the socket stays paused until resume(). */
   onRawBody(chunk: Buffer): boolean;
@@ -183,6 +185,10 @@ export class RawConn implements ResponseEvents<Buffer> {
   }
 
   // ---- parser events ----
+
+  onInterim(head: ParsedHead<Buffer>): void {
+    this.ex?.onRawInterim(head);
+  }
 
   onHead(head: ParsedHead<Buffer>): void {
     this.ex?.onRawHead(head);

@@ -11,19 +11,33 @@ interface Seen {
   date: string;
   body: string;
   complete: boolean;
+  /** Each 1xx interim head in order: `status | field | ... | date=...` (fields as kept). */
+  interims: string[];
+}
+
+function fieldsOf(head: ParsedHead<Buffer>): string[] {
+  const fields: string[] = [];
+  const f = head.fields;
+  for (let i = 0; i < f.length; i += 4)
+    fields.push(
+      `${head.buf.toString('latin1', f[i], f[i + 1])}: ${head.buf.toString('latin1', f[i + 2], f[i + 3])}`,
+    );
+  return fields;
 }
 
 class Recorder implements ResponseEvents<Buffer> {
   seen: Seen | null = null;
   body: Buffer[] = [];
   completes = 0;
+  interims: string[] = [];
+  onInterim(head: ParsedHead<Buffer>): void {
+    assert.equal(this.seen, null, 'interim heads come before the final one');
+    const parts = [String(head.status), ...fieldsOf(head)];
+    if (head.dateStart >= 0) parts.push(`date=${head.buf.toString('latin1', head.dateStart, head.dateEnd)}`);
+    this.interims.push(parts.join(' | '));
+  }
   onHead(head: ParsedHead<Buffer>): void {
-    const fields: string[] = [];
-    const f = head.fields;
-    for (let i = 0; i < f.length; i += 4)
-      fields.push(
-        `${head.buf.toString('latin1', f[i], f[i + 1])}: ${head.buf.toString('latin1', f[i + 2], f[i + 3])}`,
-      );
+    const fields = fieldsOf(head);
     this.seen = {
       status: head.status,
       fields,
@@ -32,6 +46,7 @@ class Recorder implements ResponseEvents<Buffer> {
       date: head.dateStart < 0 ? '' : head.buf.toString('latin1', head.dateStart, head.dateEnd),
       body: '',
       complete: false,
+      interims: [],
     };
   }
   onBody(buf: Buffer, start: number, end: number): void {
@@ -73,7 +88,12 @@ function parse(
   const seen =
     rec.seen === null
       ? null
-      : { ...rec.seen, body: Buffer.concat(rec.body).toString('latin1'), complete: rec.completes === 1 };
+      : {
+          ...rec.seen,
+          body: Buffer.concat(rec.body).toString('latin1'),
+          complete: rec.completes === 1,
+          interims: rec.interims,
+        };
   return { result, error: parser.error, seen, leftover: result === Result.Done ? parser.leftover : 0 };
 }
 
@@ -130,9 +150,41 @@ const ok: readonly Case[] = [
     want: { status: 304, contentLength: 7, fields: ['ETag: "x"'], body: '', complete: true },
   },
   {
-    name: '1xx interim responses are skipped',
+    name: '1xx interim heads are reported once each, then the final head',
     wire: 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok',
-    want: { status: 201, fields: [], body: 'ok', complete: true },
+    want: { status: 201, fields: [], body: 'ok', complete: true, interims: ['100', '103 | Link: </a>'] },
+  },
+  {
+    name: "an interim head's fields are filtered as a final head's; nothing of it reaches the final head",
+    wire:
+      'HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload; as=style\r\nConnection: X-Hop, close\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n' +
+      'X-Request-Id: replica\r\nDate: Mon\r\nLink: </app.js>; rel=preload; as=script\r\n\r\n' +
+      'HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 199\r\n\r\n' +
+      'HTTP/1.1 200 OK\r\nX-Hop: final\r\nContent-Length: 2\r\n\r\nok',
+    want: {
+      status: 200,
+      fields: ['X-Hop: final'],
+      date: '',
+      keepAlive: true,
+      body: 'ok',
+      interims: [
+        '103 | Link: </app.css>; rel=preload; as=style | Link: </app.js>; rel=preload; as=script | date=Mon',
+        '102',
+        '199',
+      ],
+    },
+  },
+  {
+    name: 'HEAD: interim heads, then a final head without body',
+    wire: 'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n',
+    head: true,
+    want: { status: 200, contentLength: 9, body: '', complete: true, interims: ['103 | Link: </a>'] },
+  },
+  {
+    name: 'an interim head before a 101 on an upgrade request',
+    wire: 'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+    upgrade: true,
+    want: { status: 101, fields: [], interims: ['103 | Link: </a>'], leftover: 0 },
   },
   {
     name: 'close-delimited body ends at EOF and the socket is not reused',
@@ -235,6 +287,11 @@ const bad: readonly ErrorCase[] = [
     error: /too large/,
   },
   { name: '101 without an upgrade request', wire: 'HTTP/1.1 101 Switching Protocols\r\n\r\n', error: /101/ },
+  {
+    name: 'a malformed interim head',
+    wire: 'HTTP/1.1 103 Early Hints\r\nLink : </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+    error: /header name/,
+  },
   { name: 'status 600', wire: 'HTTP/1.1 600 Nope\r\n\r\n', error: /status line/ },
 ];
 
@@ -253,9 +310,11 @@ for (const c of ok) {
       const where = `cut at ${cuts.length > 2 ? 'every byte' : String(cuts)}`;
       assert.equal(out.result, Result.Done, `${where}: ${out.error}`);
       assert.ok(out.seen !== null, where);
-      const { leftover, ...want } = c.want;
+      const { leftover, interims = [], ...want } = c.want;
       for (const [k, v] of Object.entries(want))
         assert.deepEqual(out.seen[k as keyof Seen], v, `${where}: ${k}`);
+      // Each interim head exactly once, however the reads were cut (none unless the row lists some).
+      assert.deepEqual(out.seen.interims, interims, `${where}: interims`);
       // Split reads report the leftover of the last piece only; whole reads the exact count.
       if (leftover !== undefined && cuts.length === 0) assert.equal(out.leftover, leftover);
     }
@@ -296,4 +355,54 @@ test('stop() from a callback ends parsing at once', () => {
   const parser = new ResponseParser<Buffer>(events, (n) => Buffer.allocUnsafe(n), Buffer.alloc(0));
   parser.reset(false, false);
   assert.equal(parser.execute(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')), Result.Stopped);
+});
+
+test('stop() from onInterim ends parsing at once', () => {
+  let interims = 0;
+  const events: ResponseEvents<Buffer> = {
+    onInterim: () => {
+      interims++;
+      parser.stop();
+    },
+    onHead: () => assert.fail('no final head after stop()'),
+    onBody: () => assert.fail('no body after stop()'),
+    onComplete: () => assert.fail('no completion after stop()'),
+  };
+  const parser = new ResponseParser<Buffer>(events, (n) => Buffer.allocUnsafe(n), Buffer.alloc(0));
+  parser.reset(false, false);
+  const wire =
+    'HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+  assert.equal(parser.execute(Buffer.from(wire)), Result.Stopped);
+  assert.equal(interims, 1);
+});
+
+test('without onInterim, interim heads are passed over (the tunnel)', () => {
+  const out = { status: 0 };
+  const parser = new ResponseParser<Buffer>(
+    {
+      onHead: (head) => {
+        out.status = head.status;
+      },
+      onBody: () => undefined,
+      onComplete: () => undefined,
+    },
+    (n) => Buffer.allocUnsafe(n),
+    Buffer.alloc(0),
+  );
+  parser.reset(false, false);
+  const wire = 'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n';
+  assert.equal(parser.execute(Buffer.from(wire)), Result.Done);
+  assert.equal(out.status, 204);
+});
+
+test('started: false until a byte arrives, true once a complete 1xx head did (no stale-socket re-send)', () => {
+  const rec = new Recorder();
+  const parser = new ResponseParser<Buffer>(rec, (n) => Buffer.allocUnsafe(n), Buffer.alloc(0));
+  parser.reset(false, false);
+  assert.equal(parser.started, false);
+  assert.equal(parser.execute(Buffer.from('HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n')), Result.More);
+  assert.deepEqual(rec.interims, ['103 | Link: </a>']);
+  assert.equal(parser.started, true);
+  parser.reset(false, false);
+  assert.equal(parser.started, false, 'reset() starts over');
 });

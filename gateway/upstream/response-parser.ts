@@ -2,8 +2,9 @@
 // callbacks out, no I/O, no timers. It handles exactly what a keep-alive reverse proxy needs:
 // status line, header fields (spans into the input, no strings), Content-Length, chunked (chunk
 // extensions skipped, trailers dropped), close-delimited bodies, no body for HEAD/204/304, 1xx
-// interim responses skipped, and 101 only when the request asked for an upgrade. Anything it does
-// not accept is an error, never a guess (request smuggling lives in lenient parsers).
+// interim responses reported (onInterim) and passed over, and 101 only when the request asked for
+// an upgrade. Anything it does not accept is an error, never a guess (request smuggling lives in
+// lenient parsers).
 
 /** Largest head (status line + fields) accepted; undici/llhttp default to 16 KiB, nginx 4–8 KiB. */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -23,7 +24,7 @@ for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
 
-/** What the parser found in a final (or 101) response head. One per parser, reused. */
+/** What the parser found in a response head (final, 101 or 1xx interim). One per parser, reused. */
 export class ParsedHead<B extends Uint8Array> {
   /** The bytes every span below points into. */
   buf: B;
@@ -47,6 +48,14 @@ export class ParsedHead<B extends Uint8Array> {
 
 /** Events from one response. Callbacks may call parser.stop(); the parser then returns at once. */
 export interface ResponseEvents<B extends Uint8Array> {
+  /**
+   * A 1xx interim head (RFC 9110 §15.2), 101 aside: any number may precede the final head, and
+   * parsing goes on with the next head when this returns. Its fields are filtered as a final
+   * head's are (hop-by-hop, x-request-id; Content-Length and Date held apart). Valid only during
+   * the call: the next head reuses the same ParsedHead. Optional: a consumer without it passes
+   * them over (tunnel.ts: an upgrade waits for its 101).
+   */
+  onInterim?(head: ParsedHead<B>): void;
   /** A final head (status >= 200, or 101 on an upgrade request). Valid until the next response. */
   onHead(head: ParsedHead<B>): void;
   /** Body bytes buf[start, end) (transfer coding removed). Never empty. */
@@ -136,7 +145,9 @@ export class ResponseParser<B extends Uint8Array> {
 
   /** True once a byte of the response arrived (a stale pooled socket closes before any). */
   get started(): boolean {
-    return this.state !== State.Head || this.partial !== null;
+    // offset > 0 in the Head state: a complete 1xx head was taken and the next has not begun
+    // (reset() sets it to 0), so the replica did answer.
+    return this.state !== State.Head || this.partial !== null || this.offset > 0;
   }
 
   /** True when the body runs until the connection closes (finish() completes it). */
@@ -164,7 +175,8 @@ export class ResponseParser<B extends Uint8Array> {
           if (r === -1) return this.more(buf, pos);
           if (r < 0) return Result.Error;
           pos = r;
-          // parseHead set the body state and ran onHead(); 1xx heads leave the state at Head.
+          // parseHead set the body state and ran onHead(); 1xx heads (onInterim) leave the state
+          // at Head, and the loop goes on with the next head.
           const next = this.current();
           if (next === State.Stopped) return Result.Stopped;
           if (next === State.Done)
@@ -315,8 +327,8 @@ export class ResponseParser<B extends Uint8Array> {
 
   /**
    * Parses one head starting at `start`. Returns the offset after it, -1 when the head is not
-   * complete in `buf`, or -2 on error (this.error set). Skips 1xx heads (returns after them with
-   * the state still Head).
+   * complete in `buf`, or -2 on error (this.error set). A 1xx head goes to onInterim() and this
+   * returns after it with the state still Head (or Stopped, if the callback stopped).
    */
   private parseHead(buf: B, start: number): number {
     const end = buf.length;
@@ -438,6 +450,9 @@ export class ResponseParser<B extends Uint8Array> {
       }
       // RFC 9110 §15.2: 1xx interim responses have no body; 101 without an upgrade is an error.
       if (status === 101) return this.headError('101 Switching Protocols without an upgrade request');
+      // Reported here and nowhere else: a final head never reaches this branch, so it costs the
+      // common response nothing. What to pass on (100 never, how many) is the consumer's call.
+      this.events.onInterim?.(head);
       return pos;
     }
     // RFC 9112 §6.3 message body length, in order.
