@@ -23,6 +23,8 @@ const PURE_CORE_FILES = [
   'autoscaler/window.ts',
   'autoscaler/config.ts',
   'controller/reconcile.ts',
+  'controller/rollout.ts',
+  'controller/config/network.ts',
   'controller/state.ts',
   'controller/api/*.ts',
   'lib/go-duration.ts',

@@ -32,6 +32,7 @@ import {
   type RevisionRuntimeStatus,
 } from '../controller/runtime.js';
 import { Coalescer } from '../lib/coalesce.js';
+import { RolloutTimer } from '../controller/rollout-timer.js';
 import { KubeRuntime } from '../controller/runtimes/kube.js';
 import type { SourceSnapshot } from '../controller/sources/file.js';
 import { KubeSource } from '../controller/sources/kube.js';
@@ -92,6 +93,10 @@ export class ClusterController {
   });
   private readonly publishes = new Coalescer(() => {
     this.publish();
+  });
+  /** Wakes reconcile for the next step of a gradual rollout (rollout-duration). */
+  private readonly rolloutTimer = new RolloutTimer(() => {
+    this.scheduleReconcile();
   });
   private reportedProblems = new Set<string>();
   private stopped = false;
@@ -237,6 +242,7 @@ export class ClusterController {
     this.stopped = true;
     this.reconciles.stop();
     this.publishes.stop();
+    this.rolloutTimer.stop();
     if (this.periodic !== null) clearInterval(this.periodic);
     await Promise.all([this.source.stop(), this.runtime.close()]);
     await this.snapshotServer?.close();
@@ -288,6 +294,7 @@ export class ClusterController {
     this.history.save(output.history);
     this.last = output;
     this.previous = output;
+    this.rolloutTimer.arm(output.nextRolloutStepAtMs);
     for (const key of output.collected)
       logger.info('revision garbage-collected (config-gc)', { revision: key });
     const problems = new Set(output.problems.map((p) => `${p.origin}: ${p.message}`));

@@ -10,6 +10,7 @@ import {
 } from '../controller/reconcile.js';
 import { affectsRouting, type LogLine, type RevisionRuntimeStatus } from '../controller/runtime.js';
 import { Coalescer } from '../lib/coalesce.js';
+import { RolloutTimer } from '../controller/rollout-timer.js';
 import { ProcessRuntime } from '../controller/runtimes/process.js';
 import { FileSource, type SourceSnapshot } from '../controller/sources/file.js';
 import type { RevisionKey, State } from '../controller/state.js';
@@ -62,6 +63,10 @@ export class LocalPlatform {
   private readonly runtimeStatus = new Map<RevisionKey, RevisionRuntimeStatus>();
   private readonly reconciles = new Coalescer(() => {
     this.reconcileNow();
+  });
+  /** Wakes reconcile for the next step of a gradual rollout (rollout-duration). */
+  private readonly rolloutTimer = new RolloutTimer(() => {
+    this.scheduleReconcile();
   });
   private dashboard: Dashboard | null = null;
   private stopped = false;
@@ -184,6 +189,7 @@ export class LocalPlatform {
     if (this.stopped) return;
     this.stopped = true;
     this.reconciles.stop();
+    this.rolloutTimer.stop();
     if (this.periodic !== null) clearInterval(this.periodic);
     this.logs.close();
     this.dashboard?.stop();
@@ -235,6 +241,7 @@ export class LocalPlatform {
     }
     this.last = output;
     this.previous = output;
+    this.rolloutTimer.arm(output.nextRolloutStepAtMs);
     for (const key of output.collected) logger.info(`revision ${key} garbage-collected (config-gc)`);
     for (const problem of output.problems) {
       const key = `${problem.origin}\u0000${problem.message}`;

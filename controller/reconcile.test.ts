@@ -9,7 +9,9 @@ import {
   previousFromHistory,
   reconcile,
 } from './reconcile.js';
+import { parseService } from './api/types.js';
 import { HistoryDecodeError, decodeHistory, encodeHistory } from './revision-history.js';
+import { canonicalJson } from './api/validate.js';
 import type { RevisionRuntimeStatus } from './runtime.js';
 import type { Route, State } from './state.js';
 
@@ -21,6 +23,8 @@ interface SvcOptions {
   readonly namespace?: string;
   readonly image?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /** metadata.annotations of the Service (serving.knative.dev/rollout-duration lives there). */
+  readonly annotations?: Readonly<Record<string, string>>;
   readonly templateName?: string;
   readonly templateAnnotations?: Readonly<Record<string, string>>;
   readonly spec?: Obj;
@@ -46,6 +50,7 @@ function svc(o: SvcOptions = {}): SourceObject {
         name,
         namespace: o.namespace ?? 'default',
         ...(o.labels === undefined ? {} : { labels: o.labels }),
+        ...(o.annotations === undefined ? {} : { annotations: o.annotations }),
       },
       spec: {
         template: {
@@ -767,4 +772,303 @@ test('GC keeps revisions annotated serving.knative.dev/no-gc', () => {
   out = run([gcCount('0'), svc({ image: 'x:2' })], out, allReady);
   out = run([gcCount('0'), svc({ image: 'x:3' })], out, allReady);
   assert.deepEqual(names(out), ['hello-00001', 'hello-00003']);
+});
+
+// ---- gradual rollout (serving.knative.dev/rollout-duration, config-network rollout-duration) ----
+
+const T0 = Date.parse('2024-01-01T00:00:00.000Z');
+const at = (ms: number): string => new Date(T0 + ms).toISOString();
+const ROLL_10S = { 'serving.knative.dev/rollout-duration': '10s' };
+const HOST = 'hello.default.example.com';
+const both = (): Runtime => new Map([ready('hello-00001'), ready('hello-00002')]);
+
+/** hello-00001 ready and serving, then a template change whose revision becomes ready at `readyAtMs`. */
+function rollingFrom(
+  o: {
+    annotations?: Readonly<Record<string, string>>;
+    traffic?: readonly Obj[];
+    extra?: readonly SourceObject[];
+  },
+  readyAtMs = 1000,
+): { readonly objects: readonly SourceObject[]; readonly started: ReconcileOutput } {
+  const base = { ...(o.annotations === undefined ? {} : { annotations: o.annotations }) };
+  const v1 = [
+    svc({ ...base, ...(o.traffic === undefined ? {} : { traffic: o.traffic }) }),
+    ...(o.extra ?? []),
+  ];
+  const first = run(v1, null, new Map([ready('hello-00001')]), { nowIso: at(0) });
+  const objects = [
+    svc({
+      ...base,
+      image: 'ghcr.io/acme/hello:2',
+      ...(o.traffic === undefined ? {} : { traffic: o.traffic }),
+    }),
+    ...(o.extra ?? []),
+  ];
+  const created = run(objects, first, new Map([ready('hello-00001')]), { nowIso: at(readyAtMs / 2) });
+  assert.deepEqual(
+    splitsOf(created.state, HOST),
+    [['default/hello-00001', 100]],
+    'not ready yet: no rollout',
+  );
+  assert.equal(created.nextRolloutStepAtMs, null);
+  const started = run(objects, created, both(), { nowIso: at(readyAtMs) });
+  return { objects, started };
+}
+
+test('rollout-duration 10s: the new revision takes over in 9 steps of 11 points, a second apart', () => {
+  const { objects, started } = rollingFrom({ annotations: ROLL_10S });
+  assert.deepEqual(splitsOf(started.state, HOST), [
+    ['default/hello-00001', 99],
+    ['default/hello-00002', 1],
+  ]);
+  assert.equal(started.nextRolloutStepAtMs, T0 + 2000);
+  const s = svcStatus(started);
+  assert.deepEqual(
+    s.traffic.map((t) => [t.revisionName, t.percent, t.latestRevision]),
+    [
+      ['hello-00001', 99, true],
+      ['hello-00002', 1, true],
+    ],
+  );
+  const rolling = 'A gradual rollout of the latest revision(s) is in progress.';
+  assert.deepEqual(cond(s, 'RoutesReady'), ['Unknown', 'RolloutInProgress', rolling]);
+  assert.deepEqual(cond(s, 'Ready'), ['Unknown', 'RolloutInProgress', rolling]);
+  assert.deepEqual(cond(s, 'ConfigurationsReady'), ['True', '', '']);
+  assert.equal(s.latestReadyRevisionName, 'hello-00002');
+  // Both revisions carry traffic: routed, so neither is collected meanwhile.
+  assert.deepEqual(
+    started.revisions.map((r) => r.routingState),
+    ['active', 'active'],
+  );
+
+  const newShare: number[] = [];
+  let out = started;
+  for (let k = 1; k <= 9; k++) {
+    out = run(objects, out, both(), { nowIso: at(1000 + k * 1000) });
+    newShare.push(splitsOf(out.state, HOST)?.find(([r]) => r === 'default/hello-00002')?.[1] ?? 0);
+  }
+  assert.deepEqual(newShare, [12, 23, 34, 45, 56, 67, 78, 89, 100]);
+  assert.deepEqual(splitsOf(out.state, HOST), [['default/hello-00002', 100]]);
+  assert.equal(out.nextRolloutStepAtMs, null, 'done: nothing scheduled');
+  assert.deepEqual(cond(svcStatus(out), 'Ready'), ['True', '', '']);
+  assert.deepEqual(
+    svcStatus(out).traffic.map((t) => [t.revisionName, t.percent]),
+    [['hello-00002', 100]],
+  );
+});
+
+test('a reconcile between steps (another object reloaded) keeps the split and the schedule', () => {
+  const { objects, started } = rollingFrom({ annotations: ROLL_10S });
+  const reloaded = run([...objects, svc({ name: 'other' })], started, both(), { nowIso: at(1500) });
+  assert.deepEqual(splitsOf(reloaded.state, HOST), splitsOf(started.state, HOST));
+  assert.equal(reloaded.nextRolloutStepAtMs, T0 + 2000);
+  const stepped = run([...objects, svc({ name: 'other' })], reloaded, both(), { nowIso: at(2000) });
+  assert.deepEqual(splitsOf(stepped.state, HOST), [
+    ['default/hello-00001', 88],
+    ['default/hello-00002', 12],
+  ]);
+});
+
+test('a restart resumes the rollout from the persisted history, at the same split and pace', () => {
+  const { objects, started } = rollingFrom({ annotations: ROLL_10S });
+  const atTwo = run(objects, started, both(), { nowIso: at(2000) });
+  const restored = previousFromHistory(decodeHistory(encodeHistory(atTwo.history)));
+  // Nothing runs yet after a restart; the revisions were ready once, which is recorded.
+  const between = run(objects, restored, new Map(), { nowIso: at(2500) });
+  assert.deepEqual(splitsOf(between.state, HOST), [
+    ['default/hello-00001', 88],
+    ['default/hello-00002', 12],
+  ]);
+  assert.equal(between.nextRolloutStepAtMs, T0 + 3000);
+  const next = run(objects, between, new Map(), { nowIso: at(3000) });
+  assert.deepEqual(
+    splitsOf(next.state, HOST)?.map(([, p]) => p),
+    [77, 23],
+  );
+});
+
+test('pinned revisions never roll: only the latestRevision share moves', () => {
+  const traffic = [
+    { revisionName: 'hello-00001', percent: 50 },
+    { latestRevision: true, percent: 50 },
+  ];
+  const { objects, started } = rollingFrom({ annotations: ROLL_10S, traffic });
+  // The pinned 50 % plus the rollout's 49/1 of the other 50 %.
+  assert.deepEqual(splitsOf(started.state, HOST), [
+    ['default/hello-00001', 99],
+    ['default/hello-00002', 1],
+  ]);
+  assert.deepEqual(
+    svcStatus(started).traffic.map((t) => [t.revisionName, t.percent, t.latestRevision]),
+    [
+      ['hello-00001', 50, false],
+      ['hello-00001', 49, true],
+      ['hello-00002', 1, true],
+    ],
+  );
+  // 49 points over 9 steps round to 5 a step.
+  const stepped = run(objects, started, both(), { nowIso: at(2000) });
+  assert.deepEqual(
+    splitsOf(stepped.state, HOST)?.map(([, p]) => p),
+    [94, 6],
+  );
+  let out = stepped;
+  for (let k = 2; k <= 10; k++) out = run(objects, out, both(), { nowIso: at(1000 + k * 1000) });
+  assert.deepEqual(splitsOf(out.state, HOST), [
+    ['default/hello-00001', 50],
+    ['default/hello-00002', 50],
+  ]);
+});
+
+test('config-network rollout-duration is the default; the annotation wins over it', () => {
+  const network = (seconds: string): SourceObject =>
+    configMap('config-network', { 'rollout-duration': seconds });
+  const byDefault = rollingFrom({ extra: [network('10')] }).started;
+  assert.deepEqual(
+    splitsOf(byDefault.state, HOST)?.map(([, p]) => p),
+    [99, 1],
+  );
+  assert.equal(byDefault.nextRolloutStepAtMs, T0 + 2000);
+  // 4 s: 3 steps of 33 points.
+  const own = rollingFrom({
+    annotations: { 'serving.knative.dev/rollout-duration': '4s' },
+    extra: [network('600')],
+  });
+  const stepped = run(own.objects, own.started, both(), { nowIso: at(2000) });
+  assert.deepEqual(
+    splitsOf(stepped.state, HOST)?.map(([, p]) => p),
+    [66, 34],
+  );
+  // An annotation of 0s means "not set": the default applies (Knative route.go).
+  const zero = rollingFrom({
+    annotations: { 'serving.knative.dev/rollout-duration': '0s' },
+    extra: [network('10')],
+  });
+  assert.deepEqual(
+    splitsOf(zero.started.state, HOST)?.map(([, p]) => p),
+    [99, 1],
+  );
+});
+
+test('no rollout-duration anywhere: the new revision takes all traffic at once, as before', () => {
+  const { started } = rollingFrom({});
+  assert.deepEqual(splitsOf(started.state, HOST), [['default/hello-00002', 100]]);
+  assert.equal(started.nextRolloutStepAtMs, null);
+  assert.deepEqual(cond(svcStatus(started), 'Ready'), ['True', '', '']);
+});
+
+test('a bad config-network rollout-duration is reported with key, value and fix, and not used', () => {
+  const bad = configMap('config-network', { 'rollout-duration': 'ten', 'domain-template': '{{.Name}}' });
+  const { started } = rollingFrom({ extra: [bad] });
+  assert.deepEqual(splitsOf(started.state, HOST), [['default/hello-00002', 100]]);
+  const messages = started.problems.map((p) => p.message);
+  assert.ok(
+    messages.includes(
+      'config-network: rollout-duration: "ten" is not a whole number of seconds; write e.g. "300" (0 switches traffic at once)',
+    ),
+    messages.join('\n'),
+  );
+  assert.ok(
+    messages.includes(
+      'config-network: domain-template: not implemented by kedge and ignored; kedge reads only rollout-duration from config-network',
+    ),
+    messages.join('\n'),
+  );
+  const negative = run([configMap('config-network', { 'rollout-duration': '-444' })]);
+  assert.ok(
+    negative.problems.some(
+      (p) =>
+        p.message ===
+        'config-network: rollout-duration: -444 must not be negative; write 0 (switch at once) or a number of seconds, e.g. "300"',
+    ),
+  );
+});
+
+test('a revision that fails mid-rollout loses its share at once; traffic never stays on a failed one', () => {
+  const { objects, started } = rollingFrom({ annotations: ROLL_10S });
+  const stepped = run(objects, started, both(), { nowIso: at(2000) });
+  assert.deepEqual(
+    splitsOf(stepped.state, HOST)?.map(([, p]) => p),
+    [88, 12],
+  );
+  const crashed = run(objects, stepped, new Map([ready('hello-00001'), failed('hello-00002')]), {
+    nowIso: at(2100),
+  });
+  assert.deepEqual(splitsOf(crashed.state, HOST), [['default/hello-00001', 100]]);
+  assert.equal(crashed.nextRolloutStepAtMs, null);
+});
+
+test('a tag that follows the latest revision rolls on its own host, the default route too', () => {
+  const traffic = [
+    { latestRevision: true, percent: 100 },
+    { latestRevision: true, tag: 'next', percent: 0 },
+  ];
+  const { started } = rollingFrom({ annotations: ROLL_10S, traffic });
+  assert.deepEqual(
+    splitsOf(started.state, HOST)?.map(([, p]) => p),
+    [99, 1],
+  );
+  assert.deepEqual(
+    splitsOf(started.state, 'next-hello.default.example.com')?.map(([, p]) => p),
+    [99, 1],
+  );
+});
+
+// ---- template identity (resources: {} is no change) ----
+
+test('resources: {} and empty requests/limits are the same template as no resources: no new revision', () => {
+  const first = run([svc()]);
+  for (const resources of [{}, { requests: {} }, { requests: {}, limits: {} }]) {
+    const out = run([svc({ container: { resources } })], first);
+    assert.deepEqual(names(out), ['hello-00001'], JSON.stringify(resources));
+  }
+  const withCpu = run([svc({ container: { resources: { requests: { cpu: '100m' }, limits: {} } } })], first);
+  assert.deepEqual(names(withCpu), ['hello-00001', 'hello-00002'], 'a real request still is a change');
+});
+
+test('a template without resources keeps the identity it always had (no revision churn on upgrade)', () => {
+  const out = run([svc()]);
+  const h = out.history.services[0];
+  assert.ok(h);
+  // The key kedge has always written: the parsed template as is, plus the base folder.
+  const parsed = parseService(svc().object);
+  assert.ok(parsed.ok);
+  assert.equal(h.templateKey, canonicalJson({ template: parsed.value.spec.template, baseDir: BASE }));
+  assert.equal(h.revisions[0]?.templateKey, h.templateKey);
+  assert.match(h.templateKey, /"resources":null/);
+});
+
+test('a history written before the rule, with resources: {} in its key, still matches: no new revision', () => {
+  const withEmpty = svc({ container: { resources: {} } });
+  const first = run([withEmpty]);
+  const parsed = parseService(withEmpty.object);
+  assert.ok(parsed.ok);
+  // What an older kedge recorded for that template.
+  const legacy = canonicalJson({ template: parsed.value.spec.template, baseDir: BASE }) ?? '';
+  assert.match(legacy, /"resources":\{"limits":\{\},"requests":\{\}\}/);
+  const old = decodeHistory(
+    encodeHistory({
+      ...first.history,
+      services: first.history.services.map((h) => ({
+        ...h,
+        templateKey: legacy,
+        revisions: h.revisions.map((r) => ({ ...r, templateKey: legacy })),
+      })),
+    }),
+  );
+  const upgraded = run([withEmpty], previousFromHistory(old));
+  assert.deepEqual(names(upgraded), ['hello-00001']);
+  const dropped = run([svc()], upgraded);
+  assert.deepEqual(names(dropped), ['hello-00001'], 'and removing the empty resources is no change either');
+});
+
+test('a damaged rollout in the history is dropped on reading, nothing else: the goal at once', () => {
+  const { objects, started } = rollingFrom({ annotations: ROLL_10S });
+  const text = encodeHistory(started.history).replace('"percent": 99', '"percent": 98');
+  const decoded = decodeHistory(text);
+  assert.equal(decoded.services[0]?.rollout, undefined, 'percents that do not add up are not trusted');
+  assert.deepEqual(decoded.services[0]?.revisions.length, 2);
+  const out = run(objects, previousFromHistory(decoded), both(), { nowIso: at(1500) });
+  assert.deepEqual(splitsOf(out.state, HOST), [['default/hello-00002', 100]]);
 });

@@ -27,6 +27,8 @@ import {
   QUEUE_TIMEOUT_ANNOTATION,
   canonicalJson,
   parseQueueTimeoutSeconds,
+  rolloutDurationSeconds,
+  templateIdentity,
   validateService,
   verifyNameChange,
 } from './api/validate.js';
@@ -39,6 +41,7 @@ import {
   parseDomainConfig,
 } from './config/domain.js';
 import { DEFAULT_GC, type GcConfig, parseGcConfig } from './config/gc.js';
+import { DEFAULT_NETWORK, type NetworkConfig, parseNetworkConfig } from './config/network.js';
 import type { ConfigProblem, ParsedConfig } from './config/problem.js';
 import { NO_GC_ANNOTATION, type RoutingState, revisionsToCollect } from './gc.js';
 import { resolvePosix } from './posix-path.js';
@@ -51,6 +54,16 @@ import {
   generatedRevisionName,
   serviceKey,
 } from './revision-history.js';
+import {
+  type ConfigurationRollout,
+  type ConfigurationTarget,
+  EMPTY_ROLLOUT,
+  type Rollout,
+  advanceRollout,
+  configurationRollout,
+  isConfigurationDone,
+  isRolloutDone,
+} from './rollout.js';
 import type { RevisionRuntimeStatus } from './runtime.js';
 import {
   EMPTY_STATE,
@@ -104,7 +117,10 @@ export interface ReconcileInput {
   readonly loadErrors: readonly LoadError[];
   readonly runtime: ReadonlyMap<RevisionKey, RevisionRuntimeStatus>;
   readonly previous: ReconcilePrevious | null;
-  /** Wall-clock time, RFC 3339; stamps new revisions and drives revision GC (never timing). */
+  /**
+   * Wall-clock time, RFC 3339; stamps new revisions and drives revision GC and the steps of a
+   * gradual rollout (persisted times, so wall clock: see controller/rollout.ts).
+   */
   readonly nowIso: string;
   /** local adds `{name}.{namespace}.localhost` hosts and resolves workingDir to an absolute path. */
   readonly mode: ReconcileMode;
@@ -171,6 +187,7 @@ export interface EffectiveConfigs {
   readonly defaults: DefaultsConfig;
   readonly domain: DomainConfig;
   readonly gc: GcConfig;
+  readonly network: NetworkConfig;
   /** config-autoscaler data as accepted (also State.autoscalerConfig). */
   readonly autoscalerData: Readonly<Record<string, string>>;
   readonly problems: readonly ConfigsProblem[];
@@ -194,11 +211,22 @@ export interface ReconcileOutput {
   /** For the log: invalid objects, ignored kinds, duplicates, config problems. */
   readonly problems: readonly ReconcileProblem[];
   readonly configs: EffectiveConfigs;
+  /**
+   * Wall-clock ms of the next step of a gradual rollout; null when none is under way. The adapter
+   * reconciles again at that time (one timer), or the split would stay where it is.
+   */
+  readonly nextRolloutStepAtMs: number | null;
 }
 
 // ---- config maps ----
 
-const CONFIG_NAMES = ['config-autoscaler', 'config-defaults', 'config-domain', 'config-gc'] as const;
+const CONFIG_NAMES = [
+  'config-autoscaler',
+  'config-defaults',
+  'config-domain',
+  'config-gc',
+  'config-network',
+] as const;
 type ConfigName = (typeof CONFIG_NAMES)[number];
 
 function isConfigName(name: string): name is ConfigName {
@@ -231,6 +259,7 @@ function resolveConfigs(
   const defaults = pick('config-defaults', parseDefaultsConfig, DEFAULT_DEFAULTS, previous?.defaults);
   const domain = pick('config-domain', parseDomainConfig, DEFAULT_DOMAIN_CONFIG, previous?.domain);
   const gc = pick('config-gc', parseGcConfig, DEFAULT_GC, previous?.gc);
+  const network = pick('config-network', parseNetworkConfig, DEFAULT_NETWORK, previous?.network);
 
   // config-autoscaler goes to the State verbatim: the autoscaler keeps every valid key and falls
   // back per key itself (autoscaler/config.ts); problems are only reported here.
@@ -243,7 +272,7 @@ function resolveConfigs(
   }
   const autoscaler = parseAutoscalerConfig(autoscalerData).config;
   return {
-    configs: { defaults, domain, gc, autoscalerData, problems },
+    configs: { defaults, domain, gc, network, autoscalerData, problems },
     autoscaler,
   };
 }
@@ -286,9 +315,21 @@ function needsBaseDir(service: Service): boolean {
   );
 }
 
-function templateKeyOf(candidate: Candidate, mode: ReconcileMode): string {
+/**
+ * The identity of a template: a change of it makes a new revision. Knative compares typed
+ * templates, so `resources: {}` is no change from no resources (templateIdentity). `legacy` is the
+ * key kedge computed before that rule; a history written then still matches through it, so an
+ * upgrade creates no revision for a template that only had an empty `resources`.
+ */
+function templateKeysOf(
+  candidate: Candidate,
+  mode: ReconcileMode,
+): { readonly key: string; readonly legacy: string } {
   const base = mode === 'local' && needsBaseDir(candidate.service) ? candidate.baseDir : '';
-  return canonicalJson({ template: candidate.service.spec.template, baseDir: base }) ?? '';
+  const template = candidate.service.spec.template;
+  const key = canonicalJson({ template: templateIdentity(template), baseDir: base }) ?? '';
+  const legacy = canonicalJson({ template, baseDir: base }) ?? '';
+  return { key, legacy };
 }
 
 /**
@@ -396,11 +437,13 @@ function applyService(
     const nameChange = verifyNameChange(prev.lastGood.service.spec.template, service.spec.template);
     if (!nameChange.isEmpty()) return reject('ValidationFailed', `validation failed: ${nameChange.format()}`);
   }
-  const templateKey = templateKeyOf(candidate, mode);
+  const { key: templateKey, legacy: legacyTemplateKey } = templateKeysOf(candidate, mode);
+  const sameTemplate = (recorded: string): boolean =>
+    recorded === templateKey || recorded === legacyTemplateKey;
   let configurationGeneration = prev?.configurationGeneration ?? 0;
   let latestCreated = prev?.latestCreatedRevisionName ?? '';
   let revisions: readonly RevisionRecord[] = prev?.revisions ?? [];
-  if (prev === null || prev.templateKey !== templateKey) {
+  if (prev === null || !sameTemplate(prev.templateKey)) {
     configurationGeneration += 1;
     const byo = service.spec.template.metadata.name;
     const name = byo !== '' ? byo : generatedRevisionName(service.metadata.name, configurationGeneration);
@@ -418,7 +461,7 @@ function applyService(
         `Revision ${JSON.stringify(name)} was garbage-collected and its name is not reused; give spec.template.metadata.name a new value.`,
       );
     }
-    if (existing !== undefined && existing.templateKey !== templateKey) {
+    if (existing !== undefined && !sameTemplate(existing.templateKey)) {
       return reject(
         'RevisionNameTaken',
         `Revision ${JSON.stringify(name)} already exists with a different template; give spec.template.metadata.name a new value.`,
@@ -470,6 +513,8 @@ function applyService(
       revisions,
       deletedRevisions: prev?.deletedRevisions ?? [],
       lastGood: { service, origin: candidate.origin, baseDir: candidate.baseDir },
+      // Carried over: an edit of the Service, or of anything else, continues a rollout.
+      ...(prev?.rollout === undefined ? {} : { rollout: prev.rollout }),
     },
   };
 }
@@ -507,6 +552,8 @@ interface ServiceRouting {
   readonly latestRoutable: string | null;
   readonly routesCondition: Condition;
   readonly configurationsCondition: Condition;
+  /** Where each route's latestRevision share is in a gradual rollout (see rollService). */
+  readonly rollout: Rollout;
 }
 
 function condition(type: string, status: ConditionStatus, reason = '', message = ''): Condition {
@@ -615,7 +662,106 @@ function routeService(
     latestRoutable,
     routesCondition: routes,
     configurationsCondition: configurations,
+    rollout: EMPTY_ROLLOUT,
   };
+}
+
+// ---- gradual rollout ----
+
+/**
+ * Knative BuildRollout for one Service: its configuration (named after the Service) on the default
+ * route, with the sum of the latestRevision shares, and on each tag route whose target follows the
+ * latest revision, at 100 % (a tag's split is its one target, traffic.go consolidate). Pinned
+ * revisions have no part in it. Nothing rolls before a revision has been ready: until then
+ * latestRevision traffic goes to the newest revision that has not failed, as it always did.
+ */
+function rolloutGoal(h: ServiceHistory, routing: ServiceRouting): readonly ConfigurationTarget[] {
+  if (routing.latestReady === '') return [];
+  let share = 0;
+  for (const t of routing.targets) if (t.latestRevision) share += t.percent;
+  const goal: ConfigurationTarget[] = [
+    { configurationName: h.name, tag: '', percent: share, revisionName: routing.latestReady },
+  ];
+  const seenTags = new Set<string>();
+  for (const t of routing.targets) {
+    if (t.tag === '' || seenTags.has(t.tag)) continue;
+    seenTags.add(t.tag);
+    if (t.latestRevision) {
+      goal.push({ configurationName: h.name, tag: t.tag, percent: 100, revisionName: routing.latestReady });
+    }
+  }
+  return goal;
+}
+
+/**
+ * The previous rollout without the configurations that name a revision which can no longer take
+ * traffic (failed, or gone from the history): kedge never routes to a failed revision, so such a
+ * rollout ends at once at its goal (Step sees no previous state for it), instead of stepping on.
+ */
+function usableRollout(h: ServiceHistory, isReady: (name: string) => boolean): Rollout | null {
+  const prev = h.rollout;
+  if (prev === undefined) return null;
+  const known = new Set(h.revisions.map((r) => r.spec.name));
+  const configurations = prev.configurations.filter((c) =>
+    c.revisions.every((r) => known.has(r.revisionName) && isReady(r.revisionName)),
+  );
+  return configurations.length === prev.configurations.length ? prev : { configurations };
+}
+
+const ROLLOUT_IN_PROGRESS_MESSAGE = 'A gradual rollout of the latest revision(s) is in progress.';
+
+/**
+ * Steps the Service's rollout (controller/rollout.ts) and folds it into its routing. The duration
+ * is the Service's annotation, else config-network's rollout-duration (Knative route.go
+ * reconcileRollout: an annotation of 0 also falls back to the default). While a rollout is under
+ * way RoutesReady is Unknown with Knative's RolloutInProgress (route_lifecycle.go
+ * MarkIngressRolloutInProgress), unless a target problem already holds the condition (Knative does
+ * not reach its rollout then).
+ */
+function rollService(
+  h: ServiceHistory,
+  routing: ServiceRouting,
+  network: NetworkConfig,
+  runtime: ReadonlyMap<RevisionKey, RevisionRuntimeStatus>,
+  nowMs: number,
+): { readonly routing: ServiceRouting; readonly nextStepAtMs: number | null } {
+  const recordedReady = new Set(h.revisions.filter((r) => r.everReady).map((r) => r.spec.name));
+  const isReady = (name: string): boolean =>
+    readinessOf(runtime, revisionKey(h.namespace, name), recordedReady.has(name)) === 'ready';
+  const own = rolloutDurationSeconds(h.lastGood.service.metadata.annotations);
+  const seconds = own !== 0 ? own : network.rolloutDurationSeconds;
+  // An unreadable clock disables stepping rather than stepping at random.
+  const durationMs = Number.isFinite(nowMs) ? seconds * 1000 : 0;
+  const { rollout, nextStepAtMs } = advanceRollout({
+    previous: usableRollout(h, isReady),
+    goal: rolloutGoal(h, routing),
+    durationMs,
+    nowMs,
+  });
+  const rolling = !isRolloutDone(rollout);
+  const routesCondition =
+    rolling && routing.routesCondition.status === 'True'
+      ? condition('RoutesReady', 'Unknown', 'RolloutInProgress', ROLLOUT_IN_PROGRESS_MESSAGE)
+      : routing.routesCondition;
+  return { routing: { ...routing, rollout, routesCondition }, nextStepAtMs };
+}
+
+/** The revisions a latestRevision target on route `tag` sends to; null when none is rolling. */
+function rollingRevisions(
+  h: { readonly name: string },
+  routing: ServiceRouting,
+  tag: string,
+): ConfigurationRollout | null {
+  const c = configurationRollout(routing.rollout, tag, h.name);
+  return c === undefined || isConfigurationDone(c) ? null : c;
+}
+
+/** The history with the rollout recorded; left out when empty, so histories without one keep their shape. */
+function withRollout(h: ServiceHistory, rollout: Rollout): ServiceHistory {
+  const { rollout: before, ...rest } = h;
+  if (rollout.configurations.length === 0) return before === undefined ? h : rest;
+  if (before !== undefined && canonicalJson(before) === canonicalJson(rollout)) return h;
+  return { ...rest, rollout };
 }
 
 function mergeSplits(namespace: string, targets: readonly ResolvedTarget[]): readonly TrafficSplit[] {
@@ -653,6 +799,29 @@ function urlFor(label: string, namespace: string, domain: string): string {
   return `http://${label}.${namespace}.${domain}`.toLowerCase();
 }
 
+/**
+ * A route's targets with its latestRevision share replaced by the revisions of a rollout under
+ * way, at the place of the first such target (Knative resources/ingress.go makeBaseIngressPath).
+ */
+function targetsWithRollout(
+  targets: readonly ResolvedTarget[],
+  rolling: ConfigurationRollout | null,
+): readonly ResolvedTarget[] {
+  if (rolling === null) return targets;
+  const out: ResolvedTarget[] = [];
+  let placed = false;
+  for (const t of targets) {
+    if (!t.latestRevision || t.percent <= 0) {
+      out.push(t);
+      continue;
+    }
+    if (placed) continue;
+    placed = true;
+    for (const r of rolling.revisions) out.push({ ...t, revision: r.revisionName, percent: r.percent });
+  }
+  return out;
+}
+
 function planRoutes(
   h: ServiceHistory,
   routing: ServiceRouting,
@@ -665,13 +834,22 @@ function planRoutes(
       plans.push({ host, route: { host, namespace: h.namespace, service: h.name, tag, splits } });
     }
   };
-  add(h.name, null, mergeSplits(h.namespace, routing.targets));
+  add(
+    h.name,
+    null,
+    mergeSplits(h.namespace, targetsWithRollout(routing.targets, rollingRevisions(h, routing, ''))),
+  );
   const seenTags = new Set<string>();
   for (const t of routing.targets) {
     if (t.tag === '' || seenTags.has(t.tag)) continue;
     seenTags.add(t.tag);
-    // Knative traffic.go: a tag's route is its one revision at 100 %.
-    add(`${t.tag}-${h.name}`, t.tag, mergeSplits(h.namespace, [{ ...t, percent: 100 }]));
+    // Knative traffic.go: a tag's route is its one revision at 100 % (or its rollout).
+    const single = [{ ...t, percent: 100 }];
+    add(
+      `${t.tag}-${h.name}`,
+      t.tag,
+      mergeSplits(h.namespace, targetsWithRollout(single, rollingRevisions(h, routing, t.tag))),
+    );
   }
   return plans;
 }
@@ -908,9 +1086,16 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   const routings = new Map<string, ServiceRouting>();
   const plansByHost = new Map<string, HostPlan[]>();
   const domains = new Map<string, string>();
+  const nowMs = Date.parse(nowIso);
+  let nextRolloutStepAtMs: number | null = null;
   for (const o of outcomes) {
     if (o.history === null) continue;
-    const routing = routeService(o.history, runtime);
+    const rolled = rollService(o.history, routeService(o.history, runtime), configs.network, runtime, nowMs);
+    const routing = rolled.routing;
+    const next = rolled.nextStepAtMs;
+    if (next !== null && (nextRolloutStepAtMs === null || next < nextRolloutStepAtMs)) {
+      nextRolloutStepAtMs = next;
+    }
     routings.set(o.key, routing);
     const domain = lookupDomain(configs.domain, o.history.lastGood.service.metadata.labels);
     domains.set(o.key, domain);
@@ -943,11 +1128,11 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   const histories: ServiceHistory[] = [];
   const revisions: RevisionSpec[] = [];
   const collected: RevisionKey[] = [];
-  const nowMs = Date.parse(nowIso);
   for (const o of outcomes) {
     if (o.history === null) continue;
     const routing = routings.get(o.key);
     let h: ServiceHistory = recordRouting(o.history, routing, runtime, nowIso);
+    h = withRollout(h, routing?.rollout ?? EMPTY_ROLLOUT);
     if (routing !== undefined && routing.latestReady !== '') {
       h = { ...h, latestReadyRevisionName: routing.latestReady };
     }
@@ -1020,7 +1205,16 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     };
   });
 
-  return deepFreeze({ state, services, revisions: revisionStatuses, history, collected, problems, configs });
+  return deepFreeze({
+    state,
+    services,
+    revisions: revisionStatuses,
+    history,
+    collected,
+    problems,
+    configs,
+    nextRolloutStepAtMs,
+  });
 }
 
 /**
@@ -1037,6 +1231,9 @@ function recordRouting(
 ): ServiceHistory {
   const targeted = new Set<string>();
   for (const t of routing?.targets ?? []) if (t.revision !== null) targeted.add(t.revision);
+  // A revision a rollout still sends traffic to is routed too, however small its share.
+  for (const c of routing?.rollout.configurations ?? [])
+    for (const r of c.revisions) targeted.add(r.revisionName);
   const revisions = h.revisions.map((r): RevisionRecord => {
     const everReady = r.everReady || runtime.get(r.spec.key)?.everReady === true;
     let routingState: RoutingState;
@@ -1133,15 +1330,36 @@ function serviceStatus(
   if (o.rejection !== null) ready = condition('Ready', 'False', o.rejection.reason, o.rejection.message);
   const clusterLocal = domain === CLUSTER_LOCAL_DOMAIN;
   const traffic: TrafficStatus[] = [];
+  // Knative GetRevisionTrafficTargets (traffic.go), used while a rollout is in progress: a
+  // latestRevision entry lists the revisions its route is rolling through, with their shares of
+  // that route; entries with the same tag are one (mergeIfNecessary). kedge expands an entry only
+  // while its own route is rolling, so a 0 % tagged entry does not show 100 % meanwhile.
+  const expanded = new Set<string>();
   for (const t of routing.targets) {
     if (t.revision === null) continue;
     const label = t.tag === '' ? '' : `${t.tag}-${h.name}`;
+    const url = label === '' ? '' : urlFor(label, h.namespace, clusterLocal ? CLUSTER_LOCAL_DOMAIN : domain);
+    const rolling = t.latestRevision ? rollingRevisions(h, routing, t.tag) : null;
+    if (rolling !== null) {
+      if (expanded.has(t.tag)) continue;
+      expanded.add(t.tag);
+      for (const r of rolling.revisions) {
+        traffic.push({
+          revisionName: r.revisionName,
+          percent: r.percent,
+          latestRevision: true,
+          tag: t.tag,
+          url,
+        });
+      }
+      continue;
+    }
     traffic.push({
       revisionName: t.revision,
       percent: t.percent,
       latestRevision: t.latestRevision,
       tag: t.tag,
-      url: label === '' ? '' : urlFor(label, h.namespace, clusterLocal ? CLUSTER_LOCAL_DOMAIN : domain),
+      url,
     });
   }
   return {

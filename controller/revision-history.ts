@@ -6,6 +6,7 @@
 import type { Service } from './api/types.js';
 import { childName } from './api/names.js';
 import type { RoutingState } from './gc.js';
+import { type ConfigurationRollout, type Rollout, isValidRollout } from './rollout.js';
 import type { RevisionSpec } from './state.js';
 
 export const HISTORY_FORMAT_VERSION = 1;
@@ -59,6 +60,12 @@ export interface ServiceHistory {
   /** Collected by GC, oldest first. */
   readonly deletedRevisions: readonly DeletedRevision[];
   readonly lastGood: LastGood;
+  /**
+   * Where the gradual rollout of its traffic stands (controller/rollout.ts); absent when there is
+   * nothing to remember. Kept here so a restart resumes it, as Knative keeps it in an annotation
+   * of the Route's Ingress: same split, same step timing (wall clock), no jump to 100 %.
+   */
+  readonly rollout?: Rollout;
 }
 
 export interface RevisionHistory {
@@ -163,9 +170,55 @@ export function decodeHistory(text: string): RevisionHistory {
         origin: string(lastGood.origin, `${path}.lastGood.origin`),
         baseDir: string(lastGood.baseDir, `${path}.lastGood.baseDir`),
       },
+      ...optionalRollout(h.rollout),
     };
   });
   return { formatVersion: HISTORY_FORMAT_VERSION, services };
+}
+
+/**
+ * A rollout that does not read back as a valid one is dropped, not refused: like Knative with a
+ * damaged rollout annotation, the traffic then goes to its goal at once, and nothing else is lost.
+ */
+function optionalRollout(v: unknown): { readonly rollout?: Rollout } {
+  const rec = (x: unknown): Readonly<Record<string, unknown>> | null =>
+    typeof x === 'object' && x !== null && !Array.isArray(x)
+      ? (x as Readonly<Record<string, unknown>>)
+      : null;
+  const num = (x: unknown): number => (typeof x === 'number' ? x : Number.NaN);
+  const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
+  const root = rec(v);
+  if (root === null || !Array.isArray(root.configurations)) return {};
+  const configurations: ConfigurationRollout[] = [];
+  for (const item of root.configurations as readonly unknown[]) {
+    const c = rec(item);
+    const step = rec(c?.step);
+    const name = str(c?.configurationName);
+    const tag = str(c?.tag);
+    if (c === null || step === null || name === null || tag === null || !Array.isArray(c.revisions))
+      return {};
+    const revisions = [];
+    for (const r of c.revisions as readonly unknown[]) {
+      const rr = rec(r);
+      const revisionName = str(rr?.revisionName);
+      if (rr === null || revisionName === null) return {};
+      revisions.push({ revisionName, percent: num(rr.percent) });
+    }
+    configurations.push({
+      configurationName: name,
+      tag,
+      percent: num(c.percent),
+      revisions,
+      step: {
+        startAtMs: num(step.startAtMs),
+        nextStepAtMs: num(step.nextStepAtMs),
+        stepDurationMs: num(step.stepDurationMs),
+        stepSize: num(step.stepSize),
+      },
+    });
+  }
+  const rollout: Rollout = { configurations };
+  return isValidRollout(rollout) ? { rollout } : {};
 }
 
 function record(v: unknown, path: string): Readonly<Record<string, unknown>> {

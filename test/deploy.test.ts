@@ -16,6 +16,7 @@ import { validateService } from '../controller/api/validate.js';
 import { DEFAULT_DEFAULTS, parseDefaultsConfig } from '../controller/config/defaults.js';
 import { DEFAULT_DOMAIN_CONFIG, parseDomainConfig } from '../controller/config/domain.js';
 import { DEFAULT_GC, parseGcConfig } from '../controller/config/gc.js';
+import { DEFAULT_NETWORK, parseNetworkConfig } from '../controller/config/network.js';
 import { AUTOSCALER_STATS_PORT, CONTROLLER_SNAPSHOT_PORT } from '../lib/cluster-protocol.js';
 import { KEDGE_NODE_FLAGS } from '../lib/node-flags.js';
 import {
@@ -491,6 +492,14 @@ describe('ConfigMaps', () => {
     assert.deepEqual(parsed.config, DEFAULT_GC);
   });
 
+  test('config-network documents the one key kedge reads, at its default', () => {
+    const { data } = example('config-network');
+    assert.deepEqual(Object.keys(data), ['rollout-duration']);
+    const parsed = parseNetworkConfig(data);
+    assert.deepEqual(parsed.problems, []);
+    assert.deepEqual(parsed.config, DEFAULT_NETWORK);
+  });
+
   test('config-domain documents the default domain', () => {
     const parsed = parseDomainConfig(example('config-domain').data);
     assert.deepEqual(parsed.problems, []);
@@ -498,7 +507,13 @@ describe('ConfigMaps', () => {
   });
 
   test('every key in an _example block has a comment line right above it', () => {
-    for (const name of ['config-autoscaler', 'config-defaults', 'config-domain', 'config-gc']) {
+    for (const name of [
+      'config-autoscaler',
+      'config-defaults',
+      'config-domain',
+      'config-gc',
+      'config-network',
+    ]) {
       const lines = example(name).raw.split('\n');
       lines.forEach((line, i) => {
         if (!/^[a-z0-9][a-z0-9.-]*:/.test(line)) return;

@@ -6,7 +6,12 @@ import { parseAllDocuments } from 'yaml';
 import { DEFAULT_DEFAULTS } from '../config/defaults.js';
 import { parseAutoscalerConfig } from './autoscaling.js';
 import { parseService } from './types.js';
-import { type ValidationContext, validateService, verifyNameChange } from './validate.js';
+import {
+  type ValidationContext,
+  rolloutDurationSeconds,
+  validateService,
+  verifyNameChange,
+} from './validate.js';
 
 const CTX: ValidationContext = {
   defaults: DEFAULT_DEFAULTS,
@@ -54,6 +59,9 @@ function errorsOf(obj: Obj, ctx: ValidationContext = CTX): string {
   if (!parsed.ok) return parsed.errors.format();
   return validateService(parsed.value, ctx).format();
 }
+
+const ROLLOUT_FIX =
+  'write a duration in whole seconds, e.g. "90s" or "5m" ("0s": the config-network default)';
 
 const DNS1035 =
   "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
@@ -252,6 +260,43 @@ const rows: readonly Row[] = [
     name: 'unknown kedge.dev annotation',
     obj: svc({ templateMeta: { annotations: { 'kedge.dev/queue-timout': '5' } } }),
     want: 'invalid key name "kedge.dev/queue-timout": spec.template.metadata.annotations\nkedge knows only kedge.dev/queue-timeout',
+  },
+  {
+    name: 'rollout-duration on the Service: a Go duration in whole seconds',
+    obj: svc({ meta: { annotations: { 'serving.knative.dev/rollout-duration': '2m30s' } } }),
+    want: '',
+  },
+  {
+    name: 'rolloutDuration, the older spelling, is read too',
+    obj: svc({ meta: { annotations: { 'serving.knative.dev/rolloutDuration': '0s' } } }),
+    want: '',
+  },
+  {
+    name: 'rollout-duration not a duration (a number of seconds is config-network’s spelling, not the annotation’s)',
+    obj: svc({ meta: { annotations: { 'serving.knative.dev/rollout-duration': '90' } } }),
+    want: `invalid value: 90: metadata.annotations.serving.knative.dev/rollout-duration\n${ROLLOUT_FIX}`,
+  },
+  {
+    name: 'rollout-duration below a second',
+    obj: svc({ meta: { annotations: { 'serving.knative.dev/rollout-duration': '1500ms' } } }),
+    want: `rollout-duration=1500ms is not at second precision: metadata.annotations.serving.knative.dev/rollout-duration\n${ROLLOUT_FIX}`,
+  },
+  {
+    name: 'rollout-duration negative',
+    obj: svc({ meta: { annotations: { 'serving.knative.dev/rolloutDuration': '-5m' } } }),
+    want: `rollout-duration=-5m must be positive: metadata.annotations.serving.knative.dev/rolloutDuration\n${ROLLOUT_FIX}`,
+  },
+  {
+    name: 'rollout-duration: the kebab-case key wins over the older one, as Knative reads them',
+    obj: svc({
+      meta: {
+        annotations: {
+          'serving.knative.dev/rollout-duration': '10s',
+          'serving.knative.dev/rolloutDuration': 'soon',
+        },
+      },
+    }),
+    want: '',
   },
   {
     name: 'traffic sum not 100',
@@ -465,6 +510,29 @@ test('verifyNameChange: same BYO name with a changed template is rejected with t
     'Saw the following changes without a name change (-old +new): spec.template.metadata.name\nspec.containers[0].image:\n\t-: "ghcr.io/acme/hello:1"\n\t+: "ghcr.io/acme/hello:2"',
   );
   assert.equal(verifyNameChange(a.value.spec.template, a.value.spec.template).format(), '');
+});
+
+test('verifyNameChange: adding resources: {} (or empty requests/limits) under a BYO name is no change', () => {
+  const a = parseService(svc({ templateMeta: { name: 'hello-a' } }));
+  assert.ok(a.ok);
+  for (const resources of [{}, { requests: {} }, { limits: {}, requests: {} }]) {
+    const b = parseService(svc({ templateMeta: { name: 'hello-a' }, container: { resources } }));
+    assert.ok(b.ok);
+    assert.equal(verifyNameChange(a.value.spec.template, b.value.spec.template).format(), '');
+    assert.equal(verifyNameChange(b.value.spec.template, a.value.spec.template).format(), '');
+  }
+});
+
+test('rolloutDurationSeconds: whole seconds of the first key present, 0 when unset', () => {
+  const of = (annotations: Record<string, string>): number => rolloutDurationSeconds(annotations);
+  assert.equal(of({}), 0);
+  assert.equal(of({ 'serving.knative.dev/rollout-duration': '2m' }), 120);
+  assert.equal(of({ 'serving.knative.dev/rolloutDuration': '1h' }), 3600);
+  assert.equal(
+    of({ 'serving.knative.dev/rollout-duration': '', 'serving.knative.dev/rolloutDuration': '9s' }),
+    0,
+  );
+  assert.equal(of({ 'serving.knative.dev/rollout-duration': 'soon' }), 0);
 });
 
 // Knative TestOurConfig habit: the shipped examples must pass validation.

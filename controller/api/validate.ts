@@ -23,7 +23,7 @@ import {
   outOfBounds,
 } from './field-error.js';
 import { goStringSlice, isDNS1035Label, isDNS1123Label, isQualifiedName } from './names.js';
-import { validateResources } from './resources.js';
+import { isEmptyResources, validateResources } from './resources.js';
 import type { Container, ObjectMeta, RevisionTemplate, Service, TrafficTarget } from './types.js';
 import type { DefaultsConfig } from '../config/defaults.js';
 import { VISIBILITY_CLUSTER_LOCAL, VISIBILITY_LABEL } from '../config/domain.js';
@@ -45,8 +45,11 @@ const VALID_PORT_NAMES: readonly string[] = ['', 'h2c', 'http1'];
 export const QUEUE_TIMEOUT_ANNOTATION = 'kedge.dev/queue-timeout';
 export const PROGRESS_DEADLINE_ANNOTATION = 'serving.knative.dev/progress-deadline';
 const KEDGE_ANNOTATIONS: readonly string[] = [QUEUE_TIMEOUT_ANNOTATION];
-// Knative features kedge does not implement; rejected rather than ignored.
-const UNSUPPORTED_SERVICE_ANNOTATIONS: readonly string[] = [
+/**
+ * The gradual rollout duration of a Service (its Route), in priority order: Knative reads the
+ * first key present (pkg/apis/serving/register.go RolloutDurationAnnotation, a kmap.KeyPriority).
+ */
+export const ROLLOUT_DURATION_ANNOTATIONS: readonly string[] = [
   'serving.knative.dev/rollout-duration',
   'serving.knative.dev/rolloutDuration',
 ];
@@ -97,11 +100,51 @@ function validateServiceMetadata(meta: ObjectMeta): FieldError {
           'autoscaling annotations must be put under "spec.template.metadata.annotations" to work',
         ).viaField('annotations'),
       );
-    } else if (UNSUPPORTED_SERVICE_ANNOTATIONS.includes(key)) {
-      errs = errs.also(notSupported(key).viaField('annotations'));
     }
   }
-  return errs.viaField('metadata');
+  return errs.also(validateRolloutDuration(meta.annotations).viaField('annotations')).viaField('metadata');
+}
+
+/** The annotation that names the rollout duration, and its value; null when none is set. */
+function rolloutDurationAnnotation(
+  annotations: Readonly<Record<string, string>>,
+): { readonly key: string; readonly value: string } | null {
+  for (const key of ROLLOUT_DURATION_ANNOTATIONS) {
+    const value = annotations[key];
+    if (value !== undefined) return { key, value };
+  }
+  return null;
+}
+
+const ROLLOUT_DURATION_FIX =
+  'write a duration in whole seconds, e.g. "90s" or "5m" ("0s": the config-network default)';
+
+/**
+ * Knative ValidateRolloutDurationAnnotation (pkg/apis/serving/metadata_validation.go): a Go
+ * duration, at second precision, not negative. Messages are Knative's; the details say the fix.
+ */
+function validateRolloutDuration(annotations: Readonly<Record<string, string>>): FieldError {
+  const found = rolloutDurationAnnotation(annotations);
+  if (found === null || found.value === '') return FieldError.none;
+  const { key, value } = found;
+  const ms = parseGoDurationMs(value);
+  if (ms === null) return invalidValue(value, key, ROLLOUT_DURATION_FIX);
+  if (Math.round(ms / 1000) * 1000 !== ms) {
+    return FieldError.of(`rollout-duration=${value} is not at second precision`, [key], ROLLOUT_DURATION_FIX);
+  }
+  if (ms < 0) return FieldError.of(`rollout-duration=${value} must be positive`, [key], ROLLOUT_DURATION_FIX);
+  return FieldError.none;
+}
+
+/**
+ * Knative Route.RolloutDuration, in whole seconds (route.go truncates to int): 0 when unset or
+ * unparsable (admission rejected those), and then config-network's rollout-duration applies.
+ */
+export function rolloutDurationSeconds(annotations: Readonly<Record<string, string>>): number {
+  const found = rolloutDurationAnnotation(annotations);
+  if (found === null || found.value === '') return 0;
+  const ms = parseGoDurationMs(found.value);
+  return ms === null ? 0 : Math.trunc(ms / 1000);
 }
 
 /** serving.ValidateRevisionName for spec.template.metadata.name (paths relative to the template). */
@@ -383,7 +426,7 @@ export function validateService(service: Service, ctx: ValidationContext): Field
  */
 export function verifyNameChange(previous: RevisionTemplate, next: RevisionTemplate): FieldError {
   if (next.metadata.name === '' || next.metadata.name !== previous.metadata.name) return FieldError.none;
-  const diff = diffJson(previous, next, '');
+  const diff = diffJson(templateIdentity(previous), templateIdentity(next), '');
   if (diff.length === 0) return FieldError.none;
   return FieldError.of(
     'Saw the following changes without a name change (-old +new)',
@@ -413,6 +456,27 @@ function diffJson(a: unknown, b: unknown, path: string): string[] {
   return keys.flatMap((k) =>
     diffJson(ra[k], rb[k], Array.isArray(a) ? `${path}[${k}]` : path === '' ? k : `${path}.${k}`),
   );
+}
+
+/**
+ * The template as Knative compares templates: through typed Go structs, where `resources: {}` and
+ * empty `requests`/`limits` maps are the same as no resources at all (corev1.ResourceRequirements
+ * is a value, and equality.Semantic.DeepEqual treats empty and nil maps alike). The parser already
+ * gives absent maps as `{}`, so only the empty object is left to fold into null. Templates without
+ * resources come back unchanged, so their identity (and revision) stays what it was.
+ */
+export function templateIdentity(template: RevisionTemplate): RevisionTemplate {
+  const containers = template.spec.containers;
+  if (!containers.some((c) => c.resources !== null && isEmptyResources(c.resources))) return template;
+  return {
+    ...template,
+    spec: {
+      ...template.spec,
+      containers: containers.map((c) =>
+        c.resources !== null && isEmptyResources(c.resources) ? { ...c, resources: null } : c,
+      ),
+    },
+  };
 }
 
 /** JSON with object keys sorted at every level: equal data gives equal text. */

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { DEFAULT_DEFAULTS, parseDefaultsConfig } from './defaults.js';
 import { CLUSTER_LOCAL_DOMAIN, DEFAULT_DOMAIN, lookupDomain, parseDomainConfig } from './domain.js';
 import { DEFAULT_GC, parseGcConfig } from './gc.js';
+import { DEFAULT_NETWORK, parseNetworkConfig } from './network.js';
 
 test('config-defaults: Knative defaults with no data', () => {
   const got = parseDefaultsConfig({});
@@ -142,4 +143,62 @@ test('config-gc: Knative defaults, disabled, and errors', () => {
     ],
   );
   assert.equal(parseGcConfig({ 'retain-since-last-active-time': '2days' }).rejected, true);
+});
+
+const networkRows: readonly {
+  name: string;
+  data: Record<string, string>;
+  want: number | string;
+}[] = [
+  { name: 'no data: no gradual rollout (Knative default 0)', data: {}, want: 0 },
+  { name: 'seconds as an integer', data: { 'rollout-duration': '211' }, want: 211 },
+  { name: 'the camelCase key of older Knative', data: { rolloutDuration: '30' }, want: 30 },
+  { name: 'the kebab-case key wins', data: { rolloutDuration: '30', 'rollout-duration': '60' }, want: 60 },
+  {
+    name: 'a Go duration is not config-network’s format',
+    data: { 'rollout-duration': '5m' },
+    want: 'rollout-duration: "5m" is not a whole number of seconds; write e.g. "300" (0 switches traffic at once)',
+  },
+  {
+    name: 'negative',
+    data: { 'rollout-duration': '-444' },
+    want: 'rollout-duration: -444 must not be negative; write 0 (switch at once) or a number of seconds, e.g. "300"',
+  },
+];
+for (const row of networkRows) {
+  test(`config-network: ${row.name}`, () => {
+    const got = parseNetworkConfig(row.data);
+    if (typeof row.want === 'number') {
+      assert.deepEqual(got.problems, []);
+      assert.equal(got.config.rolloutDurationSeconds, row.want);
+    } else {
+      assert.equal(got.rejected, true);
+      assert.deepEqual(got.config, DEFAULT_NETWORK);
+      assert.deepEqual(
+        got.problems.map((p) => p.message),
+        [row.want],
+      );
+    }
+  });
+}
+
+test('config-network: Knative keys kedge does not implement are reported, the map still accepted', () => {
+  const got = parseNetworkConfig({
+    'ingress-class': 'kourier.ingress.networking.knative.dev',
+    'rollout-duration': '9',
+  });
+  assert.equal(got.rejected, false);
+  assert.equal(got.config.rolloutDurationSeconds, 9);
+  assert.deepEqual(got.problems, [
+    {
+      key: 'ingress-class',
+      value: 'kourier.ingress.networking.knative.dev',
+      message:
+        'ingress-class: not implemented by kedge and ignored; kedge reads only rollout-duration from config-network',
+    },
+  ]);
+  assert.equal(
+    parseNetworkConfig({ 'rollout-durration': '9' }).problems[0]?.message.includes('check the spelling'),
+    true,
+  );
 });

@@ -31,6 +31,7 @@ export const CONFIG_MAP_NAMES: readonly string[] = [
   'config-defaults',
   'config-domain',
   'config-gc',
+  'config-network',
 ];
 
 /** A Knative Service as the API server returns it; only the fields kedge reads are typed. */
