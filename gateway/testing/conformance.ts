@@ -332,6 +332,71 @@ export function conformance(frontend: 'uws' | 'node', upstream: UpstreamMode): v
       assert.equal(get.reusedSocket, true, 'the connection survived the HEAD');
     });
 
+    test('a response head reaches the client field for field: order, case, adjacent runs, hop-by-hop gone', async (t) => {
+      // Kept fields in runs (a, b), split by dropped ones (Date is the front end's own, Connection
+      // and Keep-Alive hop-by-hop), and once a head over 16 KB (uWS: the field-by-field path).
+      const big = 'v'.repeat(17 * 1024);
+      const raw = await startRawBackend((socket, head) => {
+        const large = head.includes('/large');
+        const bodyless = head.startsWith('HEAD ');
+        socket.write(
+          'HTTP/1.1 200 OK\r\nServer: replica/1\r\nX-A:  one \r\nDate: Wed, 25 Nov 2026 20:00:00 GMT\r\n' +
+            'Content-Type: text/plain\r\nX-B:two\r\nConnection: keep-alive\r\nKeep-Alive: timeout=99, max=7\r\n' +
+            (large ? `X-Large: ${big}\r\n` : '') +
+            'X-Last: 3\r\nContent-Length: 4\r\n\r\n' +
+            (bodyless ? '' : 'body'),
+        );
+      });
+      t.after(() => raw.close());
+      const { gw } = await rig(t, { handler: null });
+      gw.setEndpoints(KEY, [raw.endpoint('raw')]);
+      // undici refuses a head over 16 KB (its maxHeaderSize), so the large one is for the raw path.
+      const paths = upstream === 'raw' ? (['/', '/large'] as const) : (['/'] as const);
+      for (const [method, path] of [...paths.map((p) => ['GET', p] as const), ['HEAD', '/'] as const]) {
+        const text = await rawExchange(
+          gw.port,
+          `${method} ${path} HTTP/1.1\r\nHost: ${HOST}\r\nX-Request-Id: pinned-id-1\r\n\r\n`,
+        );
+        const headEnd = text.indexOf('\r\n\r\n');
+        assert.ok(headEnd > 0, `${method} ${path}: a complete head`);
+        const lines = text.slice(0, headEnd).split('\r\n');
+        assert.equal(lines[0], 'HTTP/1.1 200 OK', `${method} ${path}`);
+        const fields = lines.slice(1);
+        const names = fields.map((l) => l.slice(0, l.indexOf(':')).toLowerCase());
+        // What each front end adds of its own (uWS: Date, uWebSockets; node:http: Date, Connection,
+        // Keep-Alive) is not the replica's; everything else comes in the replica's order.
+        const own = new Set(['date', 'uwebsockets', 'connection', 'keep-alive', 'content-length']);
+        // Field values without their optional whitespace (RFC 9110 §5.5); inside a run of
+        // adjacent lines uWS passes the replica's bytes as they came.
+        const replicas = fields
+          .filter((_, i) => !own.has(names[i] as string))
+          .map((l) => `${l.slice(0, l.indexOf(':'))}: ${l.slice(l.indexOf(':') + 1).trim()}`);
+        assert.deepEqual(
+          replicas,
+          [
+            'Server: replica/1',
+            'X-A: one',
+            'Content-Type: text/plain',
+            'X-B: two',
+            ...(path === '/large' ? [`X-Large: ${big}`] : []),
+            'X-Last: 3',
+            'x-request-id: pinned-id-1',
+          ],
+          `${method} ${path}`,
+        );
+        assert.ok(
+          !fields.some((l) => l.includes('max=7')),
+          `${method} ${path}: the replica's Keep-Alive is not passed on`,
+        );
+        assert.deepEqual(
+          fields.filter((l) => l.toLowerCase().startsWith('content-length:')).map((l) => l.toLowerCase()),
+          ['content-length: 4'],
+          `${method} ${path}: one Content-Length, the replica's`,
+        );
+        assert.equal(text.slice(headEnd + 4), method === 'HEAD' ? '' : 'body', `${method} ${path}`);
+      }
+    });
+
     test('204 and 304 have no body; two set-cookie headers survive', async (t) => {
       const { gw } = await rig(t);
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
