@@ -66,6 +66,28 @@ interface StepCase {
   readonly wantNext?: number;
 }
 
+/** Knative's two-configuration rollout scenario, mid-way: each configuration steps on its own. */
+const TWO_CONFIGS_MID_ROLLOUT = ro(
+  cfg(
+    'mick',
+    42,
+    [
+      ['a', 37],
+      ['b', 5],
+    ],
+    { nextStepAtMs: 2019, stepDurationMs: 43, startAtMs: 1961, stepSize: 3 },
+  ),
+  cfg(
+    'keith',
+    52,
+    [
+      ['c', 36],
+      ['d', 16],
+    ],
+    { nextStepAtMs: 2018, stepDurationMs: 55, startAtMs: 1971, stepSize: 4 },
+  ),
+);
+
 const stepCases: readonly StepCase[] = [
   { name: 'no previous state: the goal', cur: ro(), prev: null, want: ro() },
   {
@@ -117,26 +139,7 @@ const stepCases: readonly StepCase[] = [
   {
     name: 'two configurations step, each by its own size; the next step is the earlier one',
     cur: ro(goal('mick', 42, 'b'), goal('keith', 52, 'd')),
-    prev: ro(
-      cfg(
-        'mick',
-        42,
-        [
-          ['a', 37],
-          ['b', 5],
-        ],
-        { nextStepAtMs: 2019, stepDurationMs: 43, startAtMs: 1961, stepSize: 3 },
-      ),
-      cfg(
-        'keith',
-        52,
-        [
-          ['c', 36],
-          ['d', 16],
-        ],
-        { nextStepAtMs: 2018, stepDurationMs: 55, startAtMs: 1971, stepSize: 4 },
-      ),
-    ),
+    prev: TWO_CONFIGS_MID_ROLLOUT,
     want: ro(
       cfg(
         'keith',
@@ -162,26 +165,7 @@ const stepCases: readonly StepCase[] = [
   {
     name: 'one configuration steps while the other starts a new rollout',
     cur: ro(goal('mick', 42, 'b'), goal('keith', 52, 'e')),
-    prev: ro(
-      cfg(
-        'mick',
-        42,
-        [
-          ['a', 37],
-          ['b', 5],
-        ],
-        { nextStepAtMs: 2019, stepDurationMs: 43, startAtMs: 1961, stepSize: 3 },
-      ),
-      cfg(
-        'keith',
-        52,
-        [
-          ['c', 36],
-          ['d', 16],
-        ],
-        { nextStepAtMs: 2018, stepDurationMs: 55, startAtMs: 1971, stepSize: 4 },
-      ),
-    ),
+    prev: TWO_CONFIGS_MID_ROLLOUT,
     want: ro(
       cfg(
         'keith',

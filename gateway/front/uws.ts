@@ -63,6 +63,26 @@ const clientAddress = new ClientAddressText();
 const X_REQUEST_ID = Buffer.from('x-request-id', 'latin1');
 const SWITCHING_PROTOCOLS = Buffer.from('101 Switching Protocols', 'latin1');
 
+/** Where the run found by scanRun() ends: the end of its last field's value. */
+let runValueEnd = 0;
+
+/**
+ * A raw-path head's kept fields (ParsedHead.fields, four numbers each) from field index i: while
+ * the next kept field starts right after this line's CRLF, the lines form one run that goes to
+ * uWS as they came. Returns the index after the run and sets runValueEnd (a module-level slot
+ * instead of a returned pair: no allocation per run).
+ */
+function scanRun(f: readonly number[], i: number): number {
+  let ve = f[i + 3] as number;
+  let j = i + 4;
+  while (j < f.length && f[j] === ve + 2) {
+    ve = f[j + 3] as number;
+    j += 4;
+  }
+  runValueEnd = ve;
+  return j;
+}
+
 /**
  * Writes a head's fields. Raw-path heads pass runs of adjacent upstream lines as one field whose
  * value spans the following lines (each one already validated by the parser), so a typical
@@ -75,17 +95,9 @@ function writeFields(res: HttpResponse, head: UpstreamHead): void {
   if (head instanceof ParsedHead) {
     const f = head.fields;
     const buf = head.buf;
-    const n = f.length;
-    let i = 0;
-    while (i < n) {
-      let ve = f[i + 3] as number;
-      let j = i + 4;
-      // The next kept field starts right after this line's CRLF: one run.
-      while (j < n && f[j] === ve + 2) {
-        ve = f[j + 3] as number;
-        j += 4;
-      }
-      res.writeHeader(buf.subarray(f[i], f[i + 1]), buf.subarray(f[i + 2], ve));
+    for (let i = 0; i < f.length;) {
+      const j = scanRun(f, i);
+      res.writeHeader(buf.subarray(f[i], f[i + 1]), buf.subarray(f[i + 2], runValueEnd));
       i = j;
     }
     return;
@@ -165,18 +177,10 @@ function writeHeadInOne(
   if (head instanceof ParsedHead) {
     const f = head.fields;
     const buf = head.buf;
-    const n = f.length;
-    let i = 0;
-    while (i < n) {
-      let ve = f[i + 3] as number;
-      let j = i + 4;
-      // A run of adjacent kept lines goes as it came (see writeFields).
-      while (j < n && f[j] === ve + 2) {
-        ve = f[j + 3] as number;
-        j += 4;
-      }
+    for (let i = 0; i < f.length;) {
+      const j = scanRun(f, i);
       at = putCrlfField(at, buf, f[i] as number, f[i + 1] as number);
-      at = putSpan(at, buf, f[i + 2] as number, ve);
+      at = putSpan(at, buf, f[i + 2] as number, runValueEnd);
       i = j;
     }
   } else {
