@@ -4,6 +4,7 @@ import { DEFAULT_DEFAULTS, parseDefaultsConfig } from './defaults.js';
 import { CLUSTER_LOCAL_DOMAIN, DEFAULT_DOMAIN, lookupDomain, parseDomainConfig } from './domain.js';
 import { DEFAULT_GC, parseGcConfig } from './gc.js';
 import { DEFAULT_NETWORK, parseNetworkConfig } from './network.js';
+import type { ParsedConfig } from './problem.js';
 
 test('config-defaults: Knative defaults with no data', () => {
   const got = parseDefaultsConfig({});
@@ -69,16 +70,21 @@ const defaultsRows: readonly {
     want: 'allow-container-concurrency-zero: "yes" is not a boolean; write "true" or "false"',
   },
 ];
+/** A map with one bad value: exactly that problem, and the whole map's defaults in force. */
+function assertRejectedWith<C>(got: ParsedConfig<C>, message: string, defaults: C): void {
+  assert.deepEqual(
+    got.problems.map((p) => p.message),
+    [message],
+  );
+  assert.equal(got.rejected, true);
+  assert.deepEqual(got.config, defaults);
+}
+
 for (const row of defaultsRows) {
   test(`config-defaults: ${row.name}`, () => {
     const got = parseDefaultsConfig(row.data);
     if (typeof row.want === 'string') {
-      assert.deepEqual(
-        got.problems.map((p) => p.message),
-        [row.want],
-      );
-      assert.equal(got.rejected, true);
-      assert.equal(got.config, DEFAULT_DEFAULTS);
+      assertRejectedWith(got, row.want, DEFAULT_DEFAULTS);
     } else {
       assert.deepEqual(got.problems, []);
       for (const [k, v] of Object.entries(row.want))
@@ -172,12 +178,7 @@ for (const row of networkRows) {
       assert.deepEqual(got.problems, []);
       assert.equal(got.config.rolloutDurationSeconds, row.want);
     } else {
-      assert.equal(got.rejected, true);
-      assert.deepEqual(got.config, DEFAULT_NETWORK);
-      assert.deepEqual(
-        got.problems.map((p) => p.message),
-        [row.want],
-      );
+      assertRejectedWith(got, row.want, DEFAULT_NETWORK);
     }
   });
 }
