@@ -113,6 +113,11 @@ interface ErrorCase {
 
 const ok: readonly Case[] = [
   {
+    name: 'empty values, tabs, obs-text and whitespace around values',
+    wire: 'HTTP/1.1 200 OK\r\nX-E:\r\nX-T:\t a\tb \t\r\nX-O: caf\xe9\r\nX-S:   \r\nContent-Length: 0\r\n\r\n',
+    want: { status: 200, fields: ['X-E: ', 'X-T: a\tb', 'X-O: caf\xe9', 'X-S: '], complete: true },
+  },
+  {
     name: 'content-length body, hop-by-hop and Date held apart',
     wire: 'HTTP/1.1 200 OK\r\nServer: x\r\nDate: Mon\r\nContent-Length: 5\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-A:  v  \r\n\r\nhello',
     want: {
@@ -293,6 +298,15 @@ const bad: readonly ErrorCase[] = [
     error: /header name/,
   },
   { name: 'status 600', wire: 'HTTP/1.1 600 Nope\r\n\r\n', error: /status line/ },
+  { name: 'a line without a colon', wire: 'HTTP/1.1 200 OK\r\nX-A\r\n\r\n', error: /invalid header line/ },
+  { name: 'an empty name', wire: 'HTTP/1.1 200 OK\r\n: a\r\n\r\n', error: /invalid header line/ },
+  { name: 'a bare CR in a name', wire: 'HTTP/1.1 200 OK\r\nX\rA: a\r\n\r\n', error: /header name/ },
+  { name: 'a bare CR in a value', wire: 'HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n', error: /header value/ },
+  { name: 'a bare LF in a value', wire: 'HTTP/1.1 200 OK\r\nX-A: a\nb\r\n\r\n', error: /CRLF/ },
+  { name: 'a field ending in a bare LF', wire: 'HTTP/1.1 200 OK\r\nX-A: a\n\r\n', error: /CRLF/ },
+  { name: 'a name ending in a bare LF', wire: 'HTTP/1.1 200 OK\r\nX-A\n\r\n', error: /CRLF/ },
+  { name: 'a bare CR for the empty line', wire: 'HTTP/1.1 200 OK\r\nX-A: a\r\n\rx', error: /bare CR/ },
+  { name: 'DEL in a value', wire: 'HTTP/1.1 200 OK\r\nX-A: a\x7fb\r\n\r\n', error: /header value/ },
 ];
 
 /** Every way to cut `wire` into two pieces, plus byte by byte. */

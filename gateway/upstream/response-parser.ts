@@ -333,12 +333,12 @@ export class ResponseParser<B extends Uint8Array> {
   private parseHead(buf: B, start: number): number {
     const end = buf.length;
     // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF (RFC 9112 §4; the reason may be empty).
-    let lf = buf.indexOf(LF, start);
-    if (lf < 0) {
+    const statusLf = buf.indexOf(LF, start);
+    if (statusLf < 0) {
       if (end - start >= 12 && !isHttp1(buf, start)) return this.headError('not an HTTP/1.x response');
       return -1;
     }
-    if (lf - start < 13 || buf[lf - 1] !== CR || !isHttp1(buf, start))
+    if (statusLf - start < 13 || buf[statusLf - 1] !== CR || !isHttp1(buf, start))
       return this.headError('malformed status line');
     const minor = (buf[start + 7] as number) - 0x30;
     const d0 = (buf[start + 9] as number) - 0x30;
@@ -370,41 +370,55 @@ export class ResponseParser<B extends Uint8Array> {
     this.listed = null;
     let sawLength = false;
     let sawTransferEncoding = false;
-    let pos = lf + 1;
-    // Field lines until the empty line (RFC 9112 §5).
+    let pos = statusLf + 1;
+    // Field lines until the empty line (RFC 9112 §5), one pass over each line's bytes: the name is
+    // checked up to the colon, then the value up to its CR, which must be followed by LF.
     for (;;) {
       if (pos >= end) return -1;
-      if (buf[pos] === CR) {
+      const first = buf[pos] as number;
+      if (first === CR) {
         if (pos + 1 >= end) return -1;
         if (buf[pos + 1] !== LF) return this.headError('bare CR in head');
         pos += 2;
         break;
       }
-      lf = buf.indexOf(LF, pos);
-      if (lf < 0) return -1;
-      if (buf[lf - 1] !== CR) return this.headError('header line must end with CRLF');
-      const lineEnd = lf - 1;
-      const first = buf[pos] as number;
       // RFC 9112 §5.2: obs-fold is rejected (a proxy may not pass it on).
       if (first === SP || first === HT) return this.headError('obsolete line folding');
       let colon = pos;
-      while (colon < lineEnd) {
+      for (;;) {
+        if (colon >= end) return -1;
         const c = buf[colon] as number;
         if (c === COLON) break;
-        if (c >= 128 || TCHAR[c] !== 1) return this.headError('invalid header name');
+        if (c >= 128 || TCHAR[c] !== 1) {
+          if (c === LF) return this.headError('header line must end with CRLF');
+          if (c !== CR) return this.headError('invalid header name');
+          if (colon + 1 >= end) return -1;
+          // CRLF before any colon: a line that is not a field.
+          return this.headError(buf[colon + 1] === LF ? 'invalid header line' : 'invalid header name');
+        }
         colon++;
       }
-      // RFC 9112 §5.1: no whitespace between name and colon; an empty name is invalid.
-      if (colon === pos || colon === lineEnd) return this.headError('invalid header line');
+      // RFC 9112 §5.1: no whitespace between name and colon (caught above); an empty name is invalid.
+      if (colon === pos) return this.headError('invalid header line');
       let vs = colon + 1;
-      while (vs < lineEnd && (buf[vs] === SP || buf[vs] === HT)) vs++;
-      let ve = lineEnd;
-      while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HT)) ve--;
-      // RFC 9110 §5.5: field-vchar / obs-text / SP / HTAB; no other control characters.
-      for (let i = vs; i < ve; i++) {
+      while (vs < end && (buf[vs] === SP || buf[vs] === HT)) vs++;
+      // RFC 9110 §5.5: field-vchar / obs-text / SP / HTAB; no other control characters. `ve` ends
+      // at the last byte that is not optional whitespace.
+      let ve = vs;
+      let i = vs;
+      for (;;) {
+        if (i >= end) return -1;
         const c = buf[i] as number;
+        if (c === CR) break;
+        if (c === LF) return this.headError('header line must end with CRLF');
         if ((c < 0x20 && c !== HT) || c === 0x7f) return this.headError('invalid header value');
+        i++;
+        if (c !== SP && c !== HT) ve = i;
       }
+      if (i + 1 >= end) return -1;
+      // A CR inside a value is a control character like any other.
+      if (buf[i + 1] !== LF) return this.headError('invalid header value');
+      const lf = i + 1;
       switch (classify(buf, pos, colon)) {
         case Kind.Keep:
           head.fields.push(pos, colon, vs, ve);
