@@ -9,4 +9,16 @@
 // measured side by side at c=64 (bench/README.md, "young generation"), p99 2.0 → 1.55 ms and
 // +3 % req/s, RSS 78 → 70 MB. Survivors are promoted sooner, so old-generation collections come
 // more often (one incremental mark-compact, 2.3 ms, per ~500 000 requests).
-export const KEDGE_NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=1']);
+//
+// --heap-growing-percent=50: after a mark-compact, the old generation may grow to 1.5× what
+// survived it (or by V8's minimum step, 8 MB, whichever is more) before the next one. Left to
+// itself V8 picks the factor from how fast it collects, and a gateway whose collections are quick
+// got its maximum, 4×: at c=256, where in-flight requests outlive two scavenges and are promoted
+// (~20 MB/s), the old generation climbed from ~15 MB live to ~62 MB between collections and
+// `kedge up` peaked at 106–124 MB RSS. With 1.5× it peaks at 83–84 MB; the cost is more
+// mark-compacts under that load (22 against 17 in 25 s, 52 against 38 ms of pause in all).
+// bench/README.md, "old-generation growth".
+export const KEDGE_NODE_FLAGS: readonly string[] = Object.freeze([
+  '--max-semi-space-size=1',
+  '--heap-growing-percent=50',
+]);
