@@ -17,12 +17,35 @@ const SP = 32;
 const HT = 9;
 const COLON = 58;
 
-/** RFC 9110 §5.6.2 tchar, as a 128-entry table. */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+// Byte classes for the head loops: one table load per byte where a chain of comparisons was (the
+// head is parsed once per proxied response, and these loops were its largest JavaScript cost).
+
+/** In a field name: RFC 9110 §5.6.2 tchar, or the colon that ends the name; anything else is 0. */
+const NAME_TCHAR = 1;
+const NAME_COLON = 2;
+const NAME_CLASS = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~") NAME_CLASS[c.charCodeAt(0)] = NAME_TCHAR;
+for (let c = 0x30; c <= 0x39; c++) NAME_CLASS[c] = NAME_TCHAR;
+for (let c = 0x41; c <= 0x5a; c++) NAME_CLASS[c] = NAME_TCHAR;
+for (let c = 0x61; c <= 0x7a; c++) NAME_CLASS[c] = NAME_TCHAR;
+NAME_CLASS[COLON] = NAME_COLON;
+
+/**
+ * In a field value (RFC 9110 §5.5): field-vchar and obs-text (0), SP and HTAB (optional whitespace
+ * when trailing), the CR that ends the line, a bare LF, and every other control character.
+ */
+const VALUE_VCHAR = 0;
+const VALUE_WS = 1;
+const VALUE_CR = 2;
+const VALUE_LF = 3;
+const VALUE_CTL = 4;
+const VALUE_CLASS = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) VALUE_CLASS[c] = VALUE_CTL;
+VALUE_CLASS[0x7f] = VALUE_CTL;
+VALUE_CLASS[SP] = VALUE_WS;
+VALUE_CLASS[HT] = VALUE_WS;
+VALUE_CLASS[CR] = VALUE_CR;
+VALUE_CLASS[LF] = VALUE_LF;
 
 /** What the parser found in a response head (final, 101 or 1xx interim). One per parser, reused. */
 export class ParsedHead<B extends Uint8Array> {
@@ -31,8 +54,11 @@ export class ParsedHead<B extends Uint8Array> {
   status = 0;
   /** HTTP/1.0 response (keep-alive only when asked for). */
   http10 = false;
-  /** Fields to pass on, four numbers each: nameStart, nameEnd, valueStart, valueEnd (OWS trimmed). */
-  readonly fields: number[] = [];
+  /**
+   * Fields to pass on, four numbers each: nameStart, nameEnd, valueStart, valueEnd (OWS trimmed).
+   * A new array per head: emptying the old one (`length = 0`) is a call into the V8 runtime.
+   */
+  fields: number[] = [];
   /** Content-Length, or -1. Kept for HEAD/304 so the front end can repeat it. */
   contentLength = -1;
   chunked = false;
@@ -333,8 +359,10 @@ export class ResponseParser<B extends Uint8Array> {
   private parseHead(buf: B, start: number): number {
     const end = buf.length;
     // Status line: HTTP/1.x SP 3DIGIT SP reason CRLF (RFC 9112 §4; the reason may be empty).
-    const statusLf = buf.indexOf(LF, start);
-    if (statusLf < 0) {
+    // A short scan in JavaScript: Buffer#indexOf is a native call with more overhead than this line.
+    let statusLf = start;
+    while (statusLf < end && buf[statusLf] !== LF) statusLf++;
+    if (statusLf === end) {
       if (end - start >= 12 && !isHttp1(buf, start)) return this.headError('not an HTTP/1.x response');
       return -1;
     }
@@ -361,7 +389,7 @@ export class ResponseParser<B extends Uint8Array> {
     head.buf = buf;
     head.status = status;
     head.http10 = minor === 0;
-    head.fields.length = 0;
+    head.fields = [];
     head.contentLength = -1;
     head.chunked = false;
     head.keepAlive = minor === 1;
@@ -388,15 +416,17 @@ export class ResponseParser<B extends Uint8Array> {
       for (;;) {
         if (colon >= end) return -1;
         const c = buf[colon] as number;
-        if (c === COLON) break;
-        if (c >= 128 || TCHAR[c] !== 1) {
-          if (c === LF) return this.headError('header line must end with CRLF');
-          if (c !== CR) return this.headError('invalid header name');
-          if (colon + 1 >= end) return -1;
-          // CRLF before any colon: a line that is not a field.
-          return this.headError(buf[colon + 1] === LF ? 'invalid header line' : 'invalid header name');
+        const k = NAME_CLASS[c] as number;
+        if (k === NAME_TCHAR) {
+          colon++;
+          continue;
         }
-        colon++;
+        if (k === NAME_COLON) break;
+        if (c === LF) return this.headError('header line must end with CRLF');
+        if (c !== CR) return this.headError('invalid header name');
+        if (colon + 1 >= end) return -1;
+        // CRLF before any colon: a line that is not a field.
+        return this.headError(buf[colon + 1] === LF ? 'invalid header line' : 'invalid header name');
       }
       // RFC 9112 §5.1: no whitespace between name and colon (caught above); an empty name is invalid.
       if (colon === pos) return this.headError('invalid header line');
@@ -408,12 +438,17 @@ export class ResponseParser<B extends Uint8Array> {
       let i = vs;
       for (;;) {
         if (i >= end) return -1;
-        const c = buf[i] as number;
-        if (c === CR) break;
-        if (c === LF) return this.headError('header line must end with CRLF');
-        if ((c < 0x20 && c !== HT) || c === 0x7f) return this.headError('invalid header value');
-        i++;
-        if (c !== SP && c !== HT) ve = i;
+        const k = VALUE_CLASS[buf[i] as number] as number;
+        if (k === VALUE_VCHAR) {
+          ve = ++i;
+          continue;
+        }
+        if (k === VALUE_WS) {
+          i++;
+          continue;
+        }
+        if (k === VALUE_CR) break;
+        return this.headError(k === VALUE_LF ? 'header line must end with CRLF' : 'invalid header value');
       }
       if (i + 1 >= end) return -1;
       // A CR inside a value is a control character like any other.
