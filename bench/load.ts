@@ -6,7 +6,7 @@
 // ratios to nginx-proxy measured in the same rep are what this bench is for.
 //
 // Usage: node dist/bench/load.js [--duration 10] [--reps 3] [--connections 64,256] [--quick]
-//                                [--suts direct,nginx-proxy,...] [--warmup 3] [--keep-tmp]
+//                                [--suts direct,nginx-proxy,...] [--warmup 10] [--keep-tmp]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGetRaw } from 'node:http';
@@ -97,8 +97,8 @@ function parseOptions(argv: readonly string[]): Options {
   if (values.help) {
     process.stdout.write(
       'Usage: node dist/bench/load.js [--duration 10] [--reps 3] [--connections 64,256] [--quick]\n' +
-        `       [--warmup 3] [--suts ${SUT_NAMES.join(',')}] [--keep-tmp]\n` +
-        '--quick: 1 rep, 3 s, c=64 (a smoke run).\n' +
+        `       [--warmup 10] [--suts ${SUT_NAMES.join(',')}] [--keep-tmp]\n` +
+        '--quick: 1 rep, 3 s, c=64, 1 s warm-up (a smoke run).\n' +
         '--summarize bench/results/load-<timestamp>.json: re-print the table of an earlier run.\n',
     );
     process.exit(0);
@@ -126,7 +126,7 @@ function parseOptions(argv: readonly string[]): Options {
     durationS: num('duration', values.duration, quick ? 3 : 10, 1),
     reps: Math.floor(num('reps', values.reps, quick ? 1 : 3, 1)),
     connections,
-    warmupS: num('warmup', values.warmup, 3, 0),
+    warmupS: num('warmup', values.warmup, quick ? 1 : 10, 0),
     suts,
     keepTmp: values['keep-tmp'],
     quick,
@@ -788,13 +788,9 @@ async function runRep(
     }
     for (const [name, problem] of Object.entries(notes.preflightFailures)) log(`  ! ${name}: ${problem}`);
     const usable = running.filter((s) => notes.preflightFailures[s.name] === undefined);
-    // perf-baseline §7.6: the first seconds of a Node process show p99 of 120-250 ms (JIT).
-    if (opts.warmupS > 0) {
-      log(
-        `rep ${rep + 1}/${opts.reps}: warm-up ${opts.warmupS}s at c=64 for ${usable.map((s) => s.name).join(', ')}`,
-      );
-      for (const sut of usable) await runWrk(tools, sut.port, 64, opts.warmupS);
-    }
+    log(
+      `rep ${rep + 1}/${opts.reps}: ${opts.warmupS}s unrecorded warm-up right before each run, order ${order.join(', ')}`,
+    );
     for (const c of opts.connections) {
       for (const [slot, name] of order.entries()) {
         const sut = usable.find((s) => s.name === name);
@@ -804,6 +800,11 @@ async function runRep(
           );
           continue;
         }
+        // Warmed at the run's own concurrency and right before it, not once per rep: perf-baseline
+        // §7.6 (a Node process's first seconds show a poor p99), and kedge's p99 kept improving over
+        // ~10 s of load, also after sitting idle through the other systems' runs (bench/README.md,
+        // "warm-up"); nginx's is steady from the first second.
+        if (opts.warmupS > 0) await runWrk(tools, sut.port, c, opts.warmupS);
         await sleep(1_000);
         const r = await measure(ctx, sut, backendPid, rep, slot, c, opts.durationS);
         out.push(r);
@@ -1015,7 +1016,7 @@ async function main(): Promise<void> {
         options: opts,
         method:
           'wrk -t1 -cN -d<dur>s --latency --timeout 5s -H "Host: hello.default.example.com" -s bench/wrk-report.lua; ' +
-          'fresh processes per rep; warm-up per SUT; interleaved, order rotated per rep; unpinned',
+          'fresh processes per rep; a warm-up at the same concurrency right before each run; interleaved, order rotated per rep; unpinned',
         descriptions: DESCRIPTIONS,
         reps,
         summary,
