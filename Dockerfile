@@ -36,5 +36,5 @@ COPY --from=build /src/dist/dashboard ./dist/dashboard
 USER 1000:1000
 EXPOSE 8080 8081 8082 9090
 # lib/node-flags.ts: a 1 MB young generation keeps the gateway's GC pauses out of its p99.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=50", "dist/cli/kedge.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=50", "--gc-memory-reducer-start-delay-ms=60000", "dist/cli/kedge.js"]
 CMD ["--help"]

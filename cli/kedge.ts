@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=50
+#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=50 --gc-memory-reducer-start-delay-ms=60000
 // The `kedge` command. Each subcommand lives in its own module and is loaded on demand, so
 // `kedge get` does not pay for the gateway's dependencies at start-up.
 import { CliError, UsageError } from './usage.js';

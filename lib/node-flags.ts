@@ -18,7 +18,18 @@
 // `kedge up` peaked at 106–124 MB RSS. With 1.5× it peaks at 83–84 MB; the cost is more
 // mark-compacts under that load (22 against 17 in 25 s, 52 against 38 ms of pause in all).
 // bench/README.md, "old-generation growth".
+//
+// --gc-memory-reducer-start-delay-ms=60000: V8's memory reducer (the collections that give memory
+// back once a process goes quiet) starts after 60 s of quiet instead of 8 s. Its collections threw
+// away the optimized code of the whole request path ("weak objects" deoptimizations, 28–36 functions
+// in `--trace-deopt`), so the first requests after every pause longer than 8 s ran slow until
+// TurboFan recompiled: after 3 s of load and 20 s idle, the next 10 s at c=64 had p99 2.7–3.1 ms and
+// the 10 s after that 2.4–2.6 ms, against 2.0–2.7 and 1.8–1.9 ms with the delay (1 deoptimization in
+// the same pause). Knative keeps an idle revision 60–90 s before it scales to zero, and pauses
+// shorter than that are the normal traffic of a serverless service. The price: after a burst `kedge
+// up` holds ~81 MB for a minute before it is back at 70–71 MB (with 8 s: after ~15 s).
 export const KEDGE_NODE_FLAGS: readonly string[] = Object.freeze([
   '--max-semi-space-size=1',
   '--heap-growing-percent=50',
+  '--gc-memory-reducer-start-delay-ms=60000',
 ]);
